@@ -26,11 +26,15 @@ _sources = sorted(glob.glob(os.path.join(_core, "*.c")))
 _headers = sorted(glob.glob(os.path.join(_core, "*.h")))
 _cdefs = sorted(glob.glob(os.path.join(_core, "*.cdef")))
 
+# The .cdef files are plain C prototypes: they are both cffi's declarations
+# and the prototypes the generated wrapper needs.
+_cdef = "\n".join(open(p).read() for p in _cdefs)
+
 ffibuilder = FFI()
-ffibuilder.cdef("\n".join(open(p).read() for p in _cdefs))
+ffibuilder.cdef(_cdef)
 ffibuilder.set_source(
     "gochan._gochan_cffi",
-    '#include "gochan.h"\n',
+    '#include "gochan.h"\n' + _cdef,
     sources=[_rel(p) for p in _sources],
     include_dirs=[_rel(_core)],
     depends=[_rel(p) for p in _sources + _headers + _cdefs],

@@ -1,0 +1,37 @@
+"""gochan: Go's channels, select, timers and OS signals for threaded CPython.
+
+The core is C (built by cffi); this package is its typed face::
+
+    from gochan import Chan, select, default
+
+    ch: Chan[int] = Chan(3)
+    ch.send(1)
+    i, v = select(ch.recv, default)
+
+See API.md-level documentation in docs/.  ``import gochan.signal`` relays
+OS signals to channels.
+"""
+from __future__ import annotations
+
+from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
+from gochan._go import WaitGroup, go
+from gochan._select import default, select
+from gochan._time import Ticker, Timer, after, after_func, tick
+
+__all__ = [
+    "Chan",
+    "nilchan",
+    "select",
+    "default",
+    "go",
+    "WaitGroup",
+    "after",
+    "tick",
+    "Timer",
+    "Ticker",
+    "after_func",
+    "ClosedChannelError",
+    "SendChan",
+    "RecvChan",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,215 @@
+/* gochan.h: the shared structures and invariants of gochan's C core.
+ *
+ * The core is Go's channel algorithm (runtime/chan.go, runtime/select.go)
+ * for threaded CPython.  It is compiled by cffi (gochan/_build.py) into the
+ * extension gochan._gochan_cffi, but the hot paths are native CPython entry
+ * points (module gochan._native, registered by gochan_native_init()), because
+ * every cffi call releases and retakes the GIL.
+ *
+ * Files: park.c (waiting and waking a thread), chan.c (the Chan type: send,
+ * recv, close), select.c (select), timer.c (the timer heap and its thread),
+ * module.c (the _native module), sigrelay.c (OS signal relay).
+ *
+ * ---------------------------------------------------------------------------
+ * Invariants
+ *
+ *  Channel lock (gc_chan.lock, a spinlock):
+ *   - protects every field of gc_chan below it, the timer's value slot, and
+ *     the queue links of every gc_sudog queued on the channel;
+ *   - is taken either by a thread that holds the GIL, or by the timer thread
+ *     while it holds the timer heap lock (lock order: heap lock, then channel
+ *     locks; several channel locks are taken in increasing address order);
+ *   - is never held while taking the GIL, while calling Python code, or while
+ *     decrementing a reference count that could reach zero (a destructor
+ *     could run Python code that uses the same channel).  Objects are only
+ *     moved under the lock; references that must be dropped are dropped after
+ *     unlocking.
+ *
+ *  Channel state (Go's, with "waiting" meaning claimable waiters):
+ *   - at least one of sendq and recvq has no live waiter;
+ *   - count > 0 implies recvq has no live waiter;
+ *   - count < cap implies sendq has no live waiter;
+ *   - a closed channel has no live sender waiting (close wakes them all).
+ *   Queues may hold stale entries (a waiter already claimed through another
+ *   channel of its select, or a waiter of a thread that did not survive a
+ *   fork); whoever meets one while dequeuing drops it.
+ *
+ *  Waiters (gc_parker, one per blocking operation, and gc_sudog, one per
+ *  channel case it waits on) live on the blocked thread's C stack.
+ *   - A parker is completed exactly once: whoever moves parker.done from 0 to
+ *     1 (CAS) owns it — a partner that completes the operation, close(), the
+ *     timer thread, or the waiting thread itself when it gives up (timeout,
+ *     KeyboardInterrupt).  Only the owner writes the result fields.
+ *   - A waker that claimed a parker writes the result, drops the channel
+ *     lock, and only then wakes the thread (gc_wake).  After gc_wake the
+ *     parker and its sudogs may vanish: nothing touches them again.
+ *   - A thread whose own claim fails knows a waker owns it and waits for the
+ *     wake, which is imminent (wakers never block between claim and wake).
+ *   - The value a parked sender offers (sudog.elem) is borrowed: the sender's
+ *     own call holds a reference until it returns.  parker.value is always
+ *     an owned reference, handed to the woken thread.
+ *
+ *  GIL: every entry point runs with the GIL held; the GIL is released only
+ *  inside gc_park() and around cffi calls.  The timer thread never holds it.
+ *
+ *  fork(): a waiter whose parker.gen is not gc_fork_gen belongs to a thread
+ *  that does not exist in this process; it is never completed (its operation
+ *  never happens here) and is dropped when met.
+ * --------------------------------------------------------------------------- */
+#ifndef GOCHAN_H
+#define GOCHAN_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+/* ---- spinlock: critical sections are a few dozen instructions ---------- */
+typedef struct { int v; } gc_lock;
+
+static inline void gc_lock_init(gc_lock *l) { l->v = 0; }
+void gc_lock_slow(gc_lock *l);
+static inline void gc_lock_acquire(gc_lock *l) {
+    if (__builtin_expect(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE), 0))
+        gc_lock_slow(l);
+}
+static inline void gc_lock_release(gc_lock *l) {
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- waiters ------------------------------------------------------------ */
+enum { GC_RES_OK = 0, GC_RES_CLOSED = 1 };
+
+typedef struct gc_parker {
+    uint32_t futex;       /* 0 armed, 1 woken, 2 asleep in futex_wait */
+    int done;             /* claim flag, 0 -> 1 by CAS (see invariants) */
+    int fired;            /* case index that completed (set by the owner) */
+    int result;           /* GC_RES_OK, or GC_RES_CLOSED (recv !ok / send raises) */
+    PyObject *value;      /* received value, owned; NULL for a timer value or zero */
+    double tval;          /* timer fire time, when has_tval */
+    int has_tval;
+    uint64_t gen;         /* gc_fork_gen when the thread parked */
+} gc_parker;
+
+struct gc_chan;
+typedef struct gc_sudog {
+    struct gc_sudog *next, *prev;  /* queue links, under the channel lock */
+    gc_parker *p;                  /* the operation this waiter belongs to */
+    struct gc_chan *c;
+    PyObject *elem;                /* send: value offered (borrowed); NULL: a receive */
+    int caseidx;                   /* index reported in parker.fired */
+    int queued;                    /* 1 while linked in a queue */
+} gc_sudog;
+
+typedef struct { gc_sudog *first, *last; } gc_waitq;
+
+/* ---- channels ----------------------------------------------------------- */
+enum { GC_KIND_NORMAL = 0, GC_KIND_NIL = 1, GC_KIND_TIMER = 2 };
+
+struct gc_timer;
+
+typedef struct gc_chan {
+    PyObject_HEAD
+    gc_lock lock;            /* see invariants */
+    uint8_t closed;          /* set once by close() */
+    uint8_t kind;            /* GC_KIND_*, fixed at creation */
+    Py_ssize_t cap;          /* capacity; 0 = unbuffered */
+    Py_ssize_t count;        /* values buffered */
+    Py_ssize_t head;         /* ring index of the oldest value */
+    Py_ssize_t size;         /* ring allocation (power of two, or 0) */
+    PyObject **ring;         /* owned references; grows and shrinks with count */
+    gc_waitq recvq;          /* parked receivers */
+    gc_waitq sendq;          /* parked senders */
+    PyObject *zero;          /* value of a receive on a closed drained channel */
+    PyObject *weakreflist;
+    struct gc_timer *timer;  /* GC_KIND_TIMER only */
+} gc_chan;
+
+extern PyTypeObject GcChan_Type;
+#define GcChan_Check(o) (Py_TYPE(o) == &GcChan_Type)
+
+extern PyObject *gc_ClosedChannelError;
+extern PyObject *gc_default;       /* the `default` select marker */
+extern gc_chan *gc_nilchan;
+extern uint64_t gc_fork_gen;
+
+/* ---- park.c -------------------------------------------------------------- */
+enum { GC_PARK_WOKEN = 0, GC_PARK_TIMEOUT = 1, GC_PARK_ERROR = 2, GC_PARK_RETRY = 3 };
+
+static inline void gc_parker_init(gc_parker *p) {
+    p->futex = 0; p->done = 0; p->fired = -1; p->result = GC_RES_OK;
+    p->value = NULL; p->tval = 0; p->has_tval = 0; p->gen = gc_fork_gen;
+}
+/* Claim p for completion; returns 1 if the caller now owns it. */
+static inline int gc_claim(gc_parker *p) {
+    int zero = 0;
+    return __atomic_compare_exchange_n(&p->done, &zero, 1, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+void gc_wake(gc_parker *p);
+/* Waits for p to be completed.  GIL held on entry and exit; the caller has
+   queued p's n sudogs and holds no channel lock.  deadline: absolute
+   monotonic seconds, or < 0 for none.  Unless it returns GC_PARK_WOKEN, the
+   waiter has been taken back off every queue: TIMEOUT (deadline passed),
+   ERROR (a signal handler raised; exception set), RETRY (a signal handler
+   ran and raised nothing: the caller starts its operation again). */
+int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline);
+double gc_now(void);              /* CLOCK_MONOTONIC seconds */
+/* Parses a timeout argument: None -> -1 (none); else absolute deadline.
+   Sets *nonblock for timeout <= 0.  Returns -1 with an exception set. */
+int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock);
+extern long gc_parked_threads;
+void gc_park_after_fork_child(void);
+int gc_park_init(void);
+
+/* ---- queue helpers (chan.c) ---------------------------------------------- */
+void gc_waitq_push(gc_waitq *q, gc_sudog *s);
+void gc_waitq_unlink(gc_waitq *q, gc_sudog *s);
+/* Dequeues and claims the first live waiter, dropping stale ones; c locked. */
+gc_sudog *gc_waitq_take(gc_waitq *q);
+
+/* Non-blocking halves of send and recv; c locked (see chan.c). */
+int gc_chan_trysend_locked(gc_chan *c, PyObject *owned, gc_parker **wake);
+int gc_chan_tryrecv_locked(gc_chan *c, gc_parker *res, gc_parker **wake);
+/* The received value recorded in res (a completed parker, or the result
+   record of a tryrecv): owned reference, or NULL with an exception set. */
+PyObject *gc_take_result(gc_chan *c, gc_parker *res);
+PyObject *gc_closed_error(const char *msg);
+PyObject *gc_timeout_error(void);
+
+/* ---- select.c ------------------------------------------------------------ */
+PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                    PyObject *kwnames);
+extern PyMethodDef gc_chan_methods[];
+PyObject *gc_chan_recv_m(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *gc_chan_recv_ok_m(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *gc_chan_send_m(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+uint64_t gc_rand(void);
+
+/* ---- timer.c ------------------------------------------------------------- */
+enum { GC_TIMER_ONESHOT = 0, GC_TIMER_TICKER = 1, GC_TIMER_FUNC = 2 };
+
+typedef struct gc_timer {
+    gc_chan *c;            /* the timer's channel (owns this struct) */
+    int kind;              /* GC_TIMER_*, fixed */
+    double when;           /* absolute deadline; heap key (heap lock) */
+    double period;         /* ticker period, > 0 (heap lock) */
+    Py_ssize_t heapidx;    /* index in the heap, -1 if not in it (heap lock) */
+    int forever;           /* armed with a deadline too far to represent (heap lock) */
+    int slot_full;         /* a fired value waits for a receiver (chan lock) */
+    double slot;           /* that value (chan lock) */
+    PyObject *token;       /* GC_TIMER_FUNC: owned (fn, args, chan) while armed;
+                              not visited by the GC: it pins an armed after_func */
+    PyObject *fn, *fargs;  /* GC_TIMER_FUNC: what to run (visited by the GC) */
+} gc_timer;
+
+PyObject *gc_timer_new(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+PyObject *gc_timer_stop(PyObject *mod, PyObject *ch);
+PyObject *gc_timer_reset(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+void gc_timer_dealloc(gc_chan *c);    /* GIL held; unlinks and frees c->timer */
+int gc_timer_init(PyObject *module);
+PyObject *gc_timer_after_fork_child(PyObject *mod, PyObject *unused);
+PyObject *gc_timer_pending(PyObject *mod, PyObject *unused);
+
+#endif

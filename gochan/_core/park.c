@@ -1,0 +1,205 @@
+/* park.c: parking a thread until its operation completes, and waking it.
+ *
+ * Why a raw futex, and why slices for the main thread
+ * ----------------------------------------------------
+ * A blocked operation must release the GIL, cost no CPU while it waits, and
+ * still turn Ctrl+C into KeyboardInterrupt within 100 ms in the main thread.
+ *
+ *  - pthread_cond_wait is restarted by the C library after a signal handler
+ *    runs, so a main thread waiting in it never sees SIGINT.  A futex wait
+ *    returns EINTR as soon as a handler (CPython's C-level handler, which
+ *    only records the signal) has run on this thread, so the main thread can
+ *    retake the GIL and run the Python handlers at once.
+ *  - The kernel may deliver SIGINT to another thread.  CPython's handler then
+ *    records it, but nothing wakes the main thread.  So the main thread (and
+ *    only it: other threads never run Python signal handlers) waits in
+ *    slices of GC_MAIN_SLICE and checks for pending handlers between them.
+ *
+ * Checking for handlers must never lose or duplicate a value.  The thread
+ * first claims its own parker (gc_claim).  If that fails, a partner has
+ * completed the operation: it returns normally, and the recorded signal is
+ * handled by the interpreter at its next check, right after.  If the claim
+ * succeeds, nothing can complete the operation any more; the thread takes its
+ * waiters off their queues and runs the handlers.  An exception means the
+ * operation did not happen; no exception means the caller starts over.
+ */
+#include "gochan.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GC_MAIN_SLICE 0.05   /* seconds between signal checks in the main thread */
+
+long gc_parked_threads;      /* threads inside gc_park (atomic) */
+static unsigned long main_ident;
+
+void gc_lock_slow(gc_lock *l) {
+    for (int spins = 0;; spins++) {
+        if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+            !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+            return;
+        if (spins < 100)
+            __builtin_ia32_pause();
+        else
+            sched_yield();   /* the holder was preempted */
+    }
+}
+
+double gc_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock) {
+    *nonblock = 0;
+    if (o == NULL || o == Py_None) {
+        *deadline = -1;
+        return 0;
+    }
+    if (PyBool_Check(o) || !(PyFloat_Check(o) || PyLong_Check(o))) {
+        PyErr_Format(PyExc_TypeError,
+                     "timeout must be a number of seconds or None, not %.100s",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    double s = PyFloat_AsDouble(o);   /* huge ints become inf */
+    if (s == -1.0 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        s = _PyLong_Sign(o) > 0 ? Py_HUGE_VAL : -Py_HUGE_VAL;
+    }
+    if (s != s) {
+        PyErr_SetString(PyExc_ValueError, "timeout must not be NaN");
+        return -1;
+    }
+    if (s <= 0) {
+        *nonblock = 1;
+        *deadline = 0;
+    } else if (s > 1e12) {
+        *deadline = -1;                   /* ~31700 years: never */
+    } else {
+        *deadline = gc_now() + s;
+    }
+    return 0;
+}
+
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts) {
+    return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+void gc_wake(gc_parker *p) {
+    /* Called without any channel lock.  After the exchange the waiter may
+       return and its stack frame vanish: p is not touched again. */
+    uint32_t *addr = &p->futex;
+    if (__atomic_exchange_n(addr, 1, __ATOMIC_RELEASE) == 2)
+        futex(addr, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+/* Waits until p->futex is 1 or `until` passes (< 0: no limit), without the
+   GIL.  Returns 1 if woken, 0 on timeout, -1 if a signal handler ran. */
+static int futex_sleep(gc_parker *p, double until) {
+    for (;;) {
+        uint32_t v = __atomic_load_n(&p->futex, __ATOMIC_ACQUIRE);
+        if (v == 1)
+            return 1;
+        if (v == 0) {
+            uint32_t expected = 0;
+            if (!__atomic_compare_exchange_n(&p->futex, &expected, 2, 0,
+                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                continue;   /* woken meanwhile */
+        }
+        struct timespec ts, *tsp = NULL;
+        if (until >= 0) {
+            double left = until - gc_now();
+            if (left <= 0)
+                return 0;
+            ts.tv_sec = (time_t)left;
+            ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+            tsp = &ts;
+        }
+        if (futex(&p->futex, FUTEX_WAIT_PRIVATE, 2, tsp) == -1 && errno == EINTR)
+            if (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) != 1)
+                return -1;
+    }
+}
+
+static void unqueue_all(gc_sudog *sg, int n) {
+    for (int i = 0; i < n; i++) {
+        gc_chan *c = sg[i].c;
+        gc_lock_acquire(&c->lock);
+        if (sg[i].queued)
+            gc_waitq_unlink(sg[i].elem ? &c->sendq : &c->recvq, &sg[i]);
+        gc_lock_release(&c->lock);
+    }
+}
+
+/* The owner of a parker that is not this thread wakes it soon; wait for
+   that without the GIL's help (the owner never needs the GIL to finish). */
+static void wait_for_owner(gc_parker *p) {
+    while (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) != 1) {
+        Py_BEGIN_ALLOW_THREADS
+        futex_sleep(p, -1);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
+    int is_main = PyThread_get_thread_ident() == main_ident;
+    for (;;) {
+        double until = deadline;
+        if (is_main) {
+            double slice = gc_now() + GC_MAIN_SLICE;
+            if (until < 0 || slice < until)
+                until = slice;
+        }
+        int r;
+        __atomic_add_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
+        Py_BEGIN_ALLOW_THREADS
+        r = futex_sleep(p, until);
+        Py_END_ALLOW_THREADS
+        __atomic_sub_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
+        if (r == 1)
+            return GC_PARK_WOKEN;
+        int expired = deadline >= 0 && gc_now() >= deadline;
+        if (!expired && !is_main)
+            continue;              /* a signal on a thread that runs no handler */
+        if (!gc_claim(p)) {
+            wait_for_owner(p);
+            return GC_PARK_WOKEN;
+        }
+        unqueue_all(sg, n);
+        if (is_main && PyErr_CheckSignals() < 0)
+            return GC_PARK_ERROR;
+        return expired ? GC_PARK_TIMEOUT : GC_PARK_RETRY;
+    }
+}
+
+void gc_park_after_fork_child(void) {
+    gc_parked_threads = 0;
+    main_ident = PyThread_get_thread_ident();
+}
+
+/* Called once at module init, from the thread that imports gochan; the main
+   thread is looked up through the threading module. */
+int gc_park_init(void) {
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (!threading)
+        return -1;
+    PyObject *mt = PyObject_CallMethod(threading, "main_thread", NULL);
+    Py_DECREF(threading);
+    if (!mt)
+        return -1;
+    PyObject *ident = PyObject_GetAttrString(mt, "ident");
+    Py_DECREF(mt);
+    if (!ident)
+        return -1;
+    main_ident = PyLong_AsUnsignedLong(ident);
+    Py_DECREF(ident);
+    return PyErr_Occurred() ? -1 : 0;
+}

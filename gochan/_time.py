@@ -1,0 +1,129 @@
+"""Timers with Go 1.23 semantics, served by one C timer thread
+(see _core/timer.c): ``after``, ``tick``, ``Timer``, ``Ticker``,
+``after_func``.
+
+Durations are seconds (int or float).  A duration too large to represent
+means "never".  The value a timer delivers is the ``time.monotonic()`` at
+which it fired.  Timer channels are synchronous, as in Go 1.23: a value that
+nobody has received has not been delivered, so ``stop()`` and ``reset()``
+report such a timer as still pending and drop the value; ``len(t.c)`` is 0.
+Timers that nobody references any more are garbage-collected, pending or not
+(an ``after_func`` timer stays alive until it has fired or been stopped).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Callable
+
+from gochan._chan import RecvChan, nilchan
+from gochan._go import go
+from gochan._load import _native
+
+
+def after(seconds: float) -> RecvChan[float]:
+    """A channel that delivers the fire time once, after ``seconds``
+    (at once if ``seconds <= 0``)."""
+    return _native.timer_new(_native.TIMER_ONESHOT, seconds)
+
+
+def tick(seconds: float) -> RecvChan[float]:
+    """A channel that delivers the time every ``seconds``; a slow receiver
+    misses ticks rather than queueing them.  ``seconds <= 0``: ValueError."""
+    return _native.timer_new(_native.TIMER_TICKER, seconds)
+
+
+class Timer:
+    """A single event: ``.c`` delivers the fire time once, after the duration.
+
+    ``stop()`` and ``reset(seconds)`` return True if the timer was pending
+    (including a fired value nobody has received yet, which they drop)."""
+
+    __slots__ = ("c", "_t", "__weakref__")
+
+    def __init__(self, seconds: float) -> None:
+        self._t = _native.timer_new(_native.TIMER_ONESHOT, seconds)
+        self.c: RecvChan[float] = self._t
+
+    def stop(self) -> bool:
+        """Stop the timer; True if it was pending.  After it returns, no
+        stale value is received from ``.c``."""
+        return _native.timer_stop(self._t)
+
+    def reset(self, seconds: float) -> bool:
+        """Re-arm the timer to fire after ``seconds``; True if it was pending
+        (a pending value is dropped)."""
+        return _native.timer_reset(self._t, seconds)
+
+    def __repr__(self) -> str:
+        return f"<Timer c={self.c!r}>"
+
+
+class Ticker:
+    """Delivers the time on ``.c`` every period; at most one tick waits for a
+    slow receiver.  ``stop()`` ends delivery; ``reset(seconds)`` changes the
+    period.  A period ``<= 0`` raises ValueError."""
+
+    __slots__ = ("c", "_t", "__weakref__")
+
+    def __init__(self, seconds: float) -> None:
+        self._t = _native.timer_new(_native.TIMER_TICKER, seconds)
+        self.c: RecvChan[float] = self._t
+
+    def stop(self) -> None:
+        """Stop the ticker; no stale tick is received after it returns."""
+        _native.timer_stop(self._t)
+
+    def reset(self, seconds: float) -> None:
+        """Stop the ticker and restart it with period ``seconds``."""
+        _native.timer_reset(self._t, seconds)
+
+    def __repr__(self) -> str:
+        return f"<Ticker c={self.c!r}>"
+
+
+# after_func: the timer thread sends (fn, args, chan) on the after-func queue;
+# one dispatcher thread receives them and starts each fn in its own thread.
+_dispatch_lock = threading.Lock()
+_dispatcher: threading.Thread | None = None
+
+
+def _dispatch() -> None:
+    for fn, args, _ in _native.afterfunc_queue:
+        go(fn, *args)
+
+
+def _ensure_dispatcher() -> None:
+    global _dispatcher
+    if _dispatcher is None:
+        with _dispatch_lock:
+            if _dispatcher is None:
+                _dispatcher = go(_dispatch)
+
+
+def _after_fork_child() -> None:
+    global _dispatch_lock, _dispatcher
+    _native.after_fork_child()            # restarts the timer thread
+    _dispatch_lock = threading.Lock()
+    if _dispatcher is not None:           # it did not survive the fork
+        _dispatcher = None
+        _ensure_dispatcher()
+
+
+os.register_at_fork(after_in_child=_after_fork_child)
+
+
+def after_func(seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
+    """Run ``fn(*args)`` in its own thread after ``seconds``.  Returns a Timer
+    whose ``.c`` is ``nilchan``; its ``stop()`` returns True if it kept fn
+    from starting."""
+    if not callable(fn):
+        raise TypeError(f"after_func: fn must be callable, not {type(fn).__name__}")
+    _ensure_dispatcher()
+    t = Timer.__new__(Timer)
+    t._t = _native.timer_new(_native.TIMER_FUNC, seconds, fn, args)
+    t.c = nilchan
+    return t
+
+
+__all__ = ["after", "tick", "Timer", "Ticker", "after_func"]
