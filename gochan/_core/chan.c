@@ -140,9 +140,10 @@ int gc_chan_tryrecv_locked(gc_chan *c, gc_parker *res, gc_parker **wake) {
         Py_INCREF(s->elem);
         if (c->count > 0) {
             /* full buffer: take the oldest, the sender's value goes last */
+            Py_ssize_t mask = c->size - 1;
             res->value = c->ring[c->head];
-            c->ring[c->head] = s->elem;
-            c->head = (c->head + 1) & (c->size - 1);
+            c->head = (c->head + 1) & mask;
+            c->ring[(c->head + c->count - 1) & mask] = s->elem;   /* count unchanged */
         } else {
             res->value = s->elem;
         }
