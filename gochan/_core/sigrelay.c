@@ -330,6 +330,42 @@ int sigrelay_wait(int *out) {
     }
 }
 
+/* Marks sig pending and wakes the relay, as relay_handler does.  Used when a
+   signal reached CPython's handler instead of ours (signal.py's marker).
+   Returns 0, or -1 with errno. */
+int sigrelay_post(int sig) {
+    if (!valid(sig))
+        return -1;
+    __atomic_store_n(&sr_pending[sig], 1, __ATOMIC_SEQ_CST);
+    int fd = __atomic_load_n(&sr_wfd, __ATOMIC_SEQ_CST);
+    if (fd < 0) {
+        errno = EBADF;
+        return -1;
+    }
+    unsigned char b = (unsigned char)sig;
+    if (write(fd, &b, 1) < 0 && errno != EAGAIN)
+        return -1;
+    return 0;
+}
+
+/* sigrelay_snapshot(sig) saves sig's disposition; sigrelay_unsnapshot(sig)
+   puts it back.  signal.py brackets signal.signal() with them to change the
+   handler CPython reports (signal.getsignal) without changing what the
+   kernel does on delivery.  Main thread, registry lock held.  0 or -1. */
+static struct sigaction sr_snap[SR_NSIG];
+
+int sigrelay_snapshot(int sig) {
+    if (!valid(sig))
+        return -1;
+    return sigaction(sig, NULL, &sr_snap[sig]);
+}
+
+int sigrelay_unsnapshot(int sig) {
+    if (!valid(sig))
+        return -1;
+    return sigaction(sig, &sr_snap[sig], NULL);
+}
+
 /* One more than the largest signal number (NSIG). */
 int sigrelay_nsig(void) {
     return SR_NSIG;
