@@ -9,7 +9,6 @@
 #include <stdlib.h>
 
 PyObject *gc_ClosedChannelError;
-uint64_t gc_fork_gen = 1;
 
 PyObject *gc_closed_error(const char *msg) {
     PyErr_SetString(gc_ClosedChannelError, msg);
@@ -51,9 +50,10 @@ gc_sudog *gc_waitq_take(gc_waitq *q) {
     gc_sudog *s;
     while ((s = q->first) != NULL) {
         gc_waitq_unlink(q, s);
-        if (s->p->gen == gc_fork_gen && gc_claim(s->p))
+        if (gc_claim(s->p))
             return s;
-        /* stale: claimed through another case, or a thread lost in fork */
+        /* stale: its select was completed through another case, or it is
+           giving up (timeout, signal) */
     }
     return NULL;
 }
@@ -517,7 +517,7 @@ static PyObject *chan_waiters(gc_chan *c, PyObject *unused) {
     gc_lock_acquire(&c->lock);
     for (int q = 0; q < 2; q++)
         for (gc_sudog *s = queues[q]->first; s; s = s->next)
-            if (s->p->gen == gc_fork_gen && !__atomic_load_n(&s->p->done, __ATOMIC_ACQUIRE))
+            if (!__atomic_load_n(&s->p->done, __ATOMIC_ACQUIRE))
                 n[q]++;
     gc_lock_release(&c->lock);
     return Py_BuildValue("(nn)", n[0], n[1]);

@@ -52,9 +52,16 @@
  *  GIL: every entry point runs with the GIL held; the GIL is released only
  *  inside gc_park() and around cffi calls.  The timer thread never holds it.
  *
- *  fork(): a waiter whose parker.gen is not gc_fork_gen belongs to a thread
- *  that does not exist in this process; it is never completed (its operation
- *  never happens here) and is dropped when met.
+ *  Parked threads: every parker inside gc_park() is on a list of parked
+ *  operations, linked and unlinked with the GIL held (so the GIL protects
+ *  the list).  A thread queues its waiters and joins the list before it
+ *  releases the GIL, and leaves it after retaking the GIL.
+ *
+ *  fork(): the forking thread holds the GIL and (pthread_atfork) the timer
+ *  heap lock, so no channel lock is held and no waiter is half-queued.  In
+ *  the child, every parker on the list belongs to a thread that does not
+ *  exist there: its waiters are taken off their queues at once (their
+ *  operations never complete in the child) and the list is emptied.
  * --------------------------------------------------------------------------- */
 #ifndef GOCHAN_H
 #define GOCHAN_H
@@ -89,7 +96,9 @@ typedef struct gc_parker {
     PyObject *value;      /* received value, owned; NULL for a timer value or zero */
     double tval;          /* timer fire time, when has_tval */
     int has_tval;
-    uint64_t gen;         /* gc_fork_gen when the thread parked */
+    struct gc_parker *pnext, *pprev;   /* list of parked operations (GIL) */
+    struct gc_sudog *sg;  /* its waiters, for the fork purge */
+    int nsg;
 } gc_parker;
 
 struct gc_chan;
@@ -132,14 +141,13 @@ extern PyTypeObject GcChan_Type;
 extern PyObject *gc_ClosedChannelError;
 extern PyObject *gc_default;       /* the `default` select marker */
 extern gc_chan *gc_nilchan;
-extern uint64_t gc_fork_gen;
 
 /* ---- park.c -------------------------------------------------------------- */
 enum { GC_PARK_WOKEN = 0, GC_PARK_TIMEOUT = 1, GC_PARK_ERROR = 2, GC_PARK_RETRY = 3 };
 
 static inline void gc_parker_init(gc_parker *p) {
     p->futex = 0; p->done = 0; p->fired = -1; p->result = GC_RES_OK;
-    p->value = NULL; p->tval = 0; p->has_tval = 0; p->gen = gc_fork_gen;
+    p->value = NULL; p->tval = 0; p->has_tval = 0;
 }
 /* Claim p for completion; returns 1 if the caller now owns it. */
 static inline int gc_claim(gc_parker *p) {
@@ -160,7 +168,7 @@ double gc_now(void);              /* CLOCK_MONOTONIC seconds */
    Sets *nonblock for timeout <= 0.  Returns -1 with an exception set. */
 int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock);
 extern long gc_parked_threads;
-void gc_park_after_fork_child(void);
+void gc_park_after_fork_child(void);   /* purges the waiters of lost threads */
 int gc_park_init(void);
 
 /* ---- queue helpers (chan.c) ---------------------------------------------- */

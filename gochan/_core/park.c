@@ -34,7 +34,8 @@
 
 #define GC_MAIN_SLICE 0.05   /* seconds between signal checks in the main thread */
 
-long gc_parked_threads;      /* threads inside gc_park (atomic) */
+long gc_parked_threads;      /* threads inside gc_park (GIL) */
+static gc_parker *parked;    /* the list of parked operations (GIL) */
 static unsigned long main_ident;
 
 void gc_lock_slow(gc_lock *l) {
@@ -149,8 +150,40 @@ static void wait_for_owner(gc_parker *p) {
     }
 }
 
+static void unqueue_all(gc_sudog *sg, int n);
+
+/* Joins or leaves the list of parked operations; GIL held. */
+static void list_parked(gc_parker *p, gc_sudog *sg, int n) {
+    p->sg = sg;
+    p->nsg = n;
+    p->pprev = NULL;
+    p->pnext = parked;
+    if (parked)
+        parked->pprev = p;
+    parked = p;
+    gc_parked_threads++;
+}
+
+static void unlist_parked(gc_parker *p) {
+    if (p->pprev)
+        p->pprev->pnext = p->pnext;
+    else
+        parked = p->pnext;
+    if (p->pnext)
+        p->pnext->pprev = p->pprev;
+    gc_parked_threads--;
+}
+
+static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main);
+
 int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
-    int is_main = PyThread_get_thread_ident() == main_ident;
+    list_parked(p, sg, n);
+    int r = park(p, sg, n, deadline, PyThread_get_thread_ident() == main_ident);
+    unlist_parked(p);
+    return r;
+}
+
+static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main) {
     for (;;) {
         double until = deadline;
         if (is_main) {
@@ -159,11 +192,9 @@ int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
                 until = slice;
         }
         int r;
-        __atomic_add_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
         Py_BEGIN_ALLOW_THREADS
         r = futex_sleep(p, until);
         Py_END_ALLOW_THREADS
-        __atomic_sub_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
         if (r == 1)
             return GC_PARK_WOKEN;
         int expired = deadline >= 0 && gc_now() >= deadline;
@@ -180,7 +211,18 @@ int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
     }
 }
 
+/* In a forked child (from pthread_atfork: only C memory is touched), take
+   the waiters of every thread that did not survive the fork off their
+   queues.  Their stacks stay mapped until the purge is done. */
 void gc_park_after_fork_child(void) {
+    for (gc_parker *p = parked; p; p = p->pnext)
+        for (int i = 0; i < p->nsg; i++) {
+            gc_chan *c = p->sg[i].c;
+            gc_lock_init(&c->lock);       /* nobody holds it: see gochan.h */
+            if (p->sg[i].queued)
+                gc_waitq_unlink(p->sg[i].elem ? &c->sendq : &c->recvq, &p->sg[i]);
+        }
+    parked = NULL;
     gc_parked_threads = 0;
     main_ident = PyThread_get_thread_ident();
 }

@@ -423,7 +423,6 @@ static void atfork_prepare(void) { pthread_mutex_lock(&heap_mu); }
 static void atfork_parent(void) { pthread_mutex_unlock(&heap_mu); }
 static void atfork_child(void) {
     /* only the forking thread exists: its waiters are the only live ones */
-    gc_fork_gen++;
     pthread_mutex_init(&heap_mu, NULL);
     init_cv();
     thread_running = 0;
