@@ -432,6 +432,42 @@ def test_timeout_none_blocks_until_partner():
     s.result()
 
 
+def test_negative_timeout_is_a_nonblocking_try():
+    # Go: a negative duration has already expired.
+    c = Chan(1)
+    with pytest.raises(TimeoutError):
+        c.recv(timeout=-1)
+    c.send("v", timeout=-1)
+    with pytest.raises(TimeoutError):
+        c.send("w", timeout=-0.5)
+    assert c.recv(timeout=-1) == "v"
+
+
+@pytest.mark.parametrize("huge", [1e300, float("inf"), 10 ** 30])
+def test_huge_timeout_means_wait(huge):
+    # As for timers (API.md): too large to represent means "never", not OverflowError.
+    c = Chan()
+    r = spawn(c.recv, timeout=huge)
+    wait_parked(c, receivers=1)
+    c.send("x", timeout=SOON)
+    assert r.result() == "x"
+    s = spawn(c.send, "y", timeout=huge)
+    wait_parked(c, senders=1)
+    assert c.recv(timeout=SOON) == "y"
+    s.result()
+
+
+def test_nan_timeout_rejected():
+    c = Chan(1)
+    c.send(1)
+    with pytest.raises(ValueError):
+        c.recv(timeout=float("nan"))
+    assert len(c) == 1
+    with pytest.raises(ValueError):
+        c.send(2, timeout=float("nan"))
+    assert c.recv(timeout=0) == 1
+
+
 # --- iteration --------------------------------------------------------------
 
 def test_iterate_until_closed_and_drained():

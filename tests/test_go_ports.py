@@ -125,7 +125,7 @@ def test_chan_len_cap(cap):
 
 def test_nonblock_recv_race():
     """A value or a close is always there: select must never take default."""
-    for _ in range(300):
+    for _ in range(2000):
         c = Chan(1)
         c.send(1)
         saw = Chan(1)
@@ -144,7 +144,7 @@ def test_nonblock_recv_race():
 def test_nonblock_select_race(close_second):
     """From the probe's start, c1 or c2 is always ready: never default."""
     done = Chan(1)
-    for _ in range(300):
+    for _ in range(2000):
         c1 = Chan(1)
         c2 = Chan() if close_second else Chan(1)
         c1.send(1)
@@ -171,7 +171,7 @@ def test_self_select(cap):
     errors = []
 
     def worker(p):
-        for i in range(600):
+        for i in range(3000):
             if p == 0 or i % 2 == 0:
                 k, v = select((c.send, p), c.recv, timeout=SOON)
                 received = k == 1
@@ -189,7 +189,7 @@ def test_self_select(cap):
 # --- runtime/chan_test.go: TestSelectStress ---------------------------------
 
 def test_select_stress():
-    N = 800
+    N = 5000
     cs = [Chan(0), Chan(0), Chan(2), Chan(3)]
     wg = WaitGroup()
     wg.add(10)
@@ -244,7 +244,7 @@ def test_select_stress():
 # --- runtime/chan_test.go: TestMultiConsumer --------------------------------
 
 def test_multi_consumer():
-    nwork, niter = 8, 20000
+    nwork, niter = 8, 100_000
     pn = [2, 3, 7, 11, 13, 17, 19, 23, 27, 31]
     q, r = Chan(nwork * 3), Chan(nwork * 3)
     wg = WaitGroup()
@@ -330,7 +330,7 @@ def test_select_duplicate_channel_queue_not_corrupted():
 
 @pytest.mark.parametrize("cap", [0, 2])
 def test_close_race(cap):
-    for rnd in range(40):
+    for rnd in range(100):
         c = Chan(cap, zero="Z")
         sent, received, refused = [], [], []
         lock = threading.Lock()
@@ -471,7 +471,7 @@ def test_select_loop_memory_stable():
 def test_double_select():
     """One sender spreads 1..N over four channels with select; four muxes
     forward into one channel; every value arrives exactly once."""
-    N = 3000
+    N = 10_000
     ins = [Chan() for _ in range(4)]
     out = Chan()
     wg = WaitGroup()

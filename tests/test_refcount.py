@@ -3,6 +3,8 @@ many operations, values held by a dropped channel are freed, and every failed
 operation (timeout, closed channel, interrupted select) gives its reference
 back."""
 import gc
+import os
+import subprocess
 import sys
 import threading
 import tracemalloc
@@ -357,3 +359,32 @@ def test_thread_exit_with_value_in_flight_not_leaked():
     del t
     gc.collect()
     assert r() is None
+
+
+def test_huge_buffer_shrinks_after_drain():
+    """Chan(10**9) grows with its content and gives the memory back once
+    drained (run in a fresh process so the allocator state is known)."""
+    src = """
+import sys
+sys.path.insert(0, %r)
+from gochan import Chan
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4
+c = Chan(10**9)
+n = 4_000_000
+r0 = rss()
+for _ in range(n):
+    c.send(None)
+r1 = rss()
+for _ in range(n):
+    c.recv()
+r2 = rss()
+print(r1 - r0, r2 - r0)
+""" % os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    peak, after = map(int, proc.stdout.split())
+    assert peak > 16 * 1024, "4M buffered values should take > 16 MiB (got %d KiB)" % peak
+    # A ring that never shrinks keeps all of it.
+    assert after < 0.75 * peak, "still %d of %d KiB after draining" % (after, peak)

@@ -15,7 +15,7 @@ from gochan import Chan, ClosedChannelError, WaitGroup, go, select
 
 from conftest import SOON, join_all, wait_parked
 
-FEW = settings(max_examples=12, deadline=None,
+FEW = settings(max_examples=25, deadline=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -237,3 +237,62 @@ def test_close_wakes_everyone(n_receivers, n_senders, cap, n_selects):
     assert rest == [("buffered", i) for i in range(cap if n_senders else 0)]
     assert c.recv_ok(timeout=0) == ("Z", False)
     assert c._waiters() == (0, 0) and other._waiters() == (0, 0)
+
+
+@FEW
+@given(n_producers=st.integers(1, 3), n_consumers=st.integers(1, 3),
+       caps=st.tuples(st.integers(0, 2), st.integers(0, 2)), items=st.integers(0, 60))
+def test_select_timeouts_never_lose_or_duplicate(n_producers, n_consumers, caps, items):
+    """Selects with tiny timeouts on both ends: a select that timed out did nothing."""
+    a, b = Chan(caps[0]), Chan(caps[1])
+    wg = WaitGroup()
+    wg.add(n_producers)
+    errors = []
+    results = [[] for _ in range(n_consumers)]
+
+    def producer(p):
+        try:
+            for i in range(items):
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        select((a.send, (p, i)), (b.send, (p, i)), timeout=0.0005)
+                        break
+                    except TimeoutError:
+                        assert time.monotonic() < deadline, "producer starved"
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            wg.done()
+
+    def consumer(k):
+        try:
+            live = [a, b]
+            deadline = time.monotonic() + 60
+            while live:
+                try:
+                    idx, (v, ok) = select(*[ch.recv_ok for ch in live], timeout=0.0005)
+                except TimeoutError:
+                    assert time.monotonic() < deadline, "consumer starved"
+                    continue
+                if ok:
+                    results[k].append(v)
+                else:
+                    del live[idx]
+        except BaseException as e:
+            errors.append(e)
+
+    def closer():
+        try:
+            wg.wait(timeout=60)
+        finally:
+            a.close()
+            b.close()
+
+    ts = [go(producer, p) for p in range(n_producers)]
+    ts += [go(consumer, k) for k in range(n_consumers)]
+    ts.append(go(closer))
+    join_all(ts, timeout=90)
+    assert errors == []
+    everything = collections.Counter(v for r in results for v in r)
+    assert everything == collections.Counter((p, i) for p in range(n_producers) for i in range(items))
