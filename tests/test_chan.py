@@ -334,6 +334,50 @@ def test_parked_senders_served_fifo(cap):
     assert len(c) == 0
 
 
+def _main_thread_keeps_place(role):
+    """The main thread parks first, another thread second; after several of
+    the main thread's signal-check slices (API: 100 ms interrupt latency) the
+    first waiter must still be served first (Go's FIFO wait queues)."""
+    c = Chan()
+    got = {}
+
+    def orchestrate():
+        want = (1, 0) if role == "recv" else (0, 1)
+        wait_parked(c, *want)
+        if role == "recv":
+            other = spawn(c.recv, timeout=SOON)
+            wait_parked(c, receivers=2)
+        else:
+            other = spawn(c.send, "other", timeout=SOON)
+            wait_parked(c, senders=2)
+        time.sleep(0.3)            # let the main thread's wait run for a while
+        if role == "recv":
+            c.send("first", timeout=SOON)
+            c.send("second", timeout=SOON)
+            got["other"] = other.result()
+        else:
+            got["order"] = [c.recv(timeout=SOON), c.recv(timeout=SOON)]
+            other.result()
+
+    o = spawn(orchestrate)
+    if role == "recv":
+        got["main"] = c.recv(timeout=SOON)
+    else:
+        c.send("main", timeout=SOON)
+    o.result()
+    return got
+
+
+def test_main_thread_parked_receiver_keeps_its_place():
+    got = _main_thread_keeps_place("recv")
+    assert got == {"main": "first", "other": "second"}
+
+
+def test_main_thread_parked_sender_keeps_its_place():
+    got = _main_thread_keeps_place("send")
+    assert got == {"order": ["main", "other"]}
+
+
 def test_recv_from_full_buffer_admits_one_parked_sender():
     c = Chan(2)
     c.send("a")
