@@ -238,6 +238,79 @@ def test_nilchan(op):
     assert res["parked_after"] == 0
 
 
+# --- the signal lands on another thread ----------------------------------------
+
+@pytest.mark.parametrize("op", ["recv", "send", "select"])
+def test_sigint_delivered_to_another_thread(op):
+    """CPython records the signal on whichever thread the kernel picked; the
+    main thread, parked, must still notice it (the core's bounded slices)."""
+    call = {
+        "recv": "c.recv()",
+        "send": "c.send('lost')",
+        "select": "select(c.recv, (c.send, 'lost'))",
+    }[op]
+    res = run_child("""
+        c = Chan()
+        t_kill = []
+        def killer():
+            deadline = time.monotonic() + 20
+            while sum(c._waiters()) == 0:
+                if time.monotonic() > deadline:
+                    os._exit(3)
+                time.sleep(0.001)
+            time.sleep(0.01)
+            t_kill.append(time.monotonic())
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)   # this thread, not main
+        k = threading.Thread(target=killer, daemon=True)
+        k.start()
+        try:
+            %s
+            out["outcome"] = "returned"
+        except KeyboardInterrupt:
+            out["outcome"] = "interrupted"
+            out["latency"] = time.monotonic() - t_kill[0]
+        k.join(10)
+        out["waiters"] = c._waiters()
+        out["recv_after"] = try_(c.recv, timeout=0.1)
+    """ % call, send_sigint=False)
+    assert res["outcome"] == "interrupted", res
+    assert res["latency"] < LATENCY_BOUND, res
+    assert res["waiters"] == [0, 0]
+    assert res["recv_after"][0] == "TimeoutError"
+
+
+def test_signal_to_a_parked_worker_thread_leaves_it_parked():
+    """A SIGINT that interrupts a worker's futex wait is the main thread's
+    business: the worker stays queued and later gets its value, once."""
+    res = run_child("""
+        c = Chan()
+        results = Chan(2)
+        def worker():
+            results.send(try_(c.recv, timeout=20), timeout=5)
+        w = threading.Thread(target=worker, daemon=True)
+        w.start()
+        deadline = time.monotonic() + 20
+        while c._waiters() != (1, 0):
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        try:
+            signal.pthread_kill(w.ident, signal.SIGINT)
+            time.sleep(0.5)   # CPython runs the handler in main after this at the latest
+            out["main"] = "not interrupted"
+        except KeyboardInterrupt:
+            out["main"] = "interrupted"
+        out["waiters_after_signal"] = c._waiters()
+        c.send("value", timeout=5)
+        out["worker"] = results.recv(timeout=5)
+        out["extra"] = try_(c.recv, timeout=0)
+        w.join(5)
+    """, send_sigint=False)
+    assert res["main"] == "interrupted"
+    assert res["waiters_after_signal"] == [1, 0]
+    assert res["worker"] == ["ok", "value"]
+    assert res["extra"][0] == "TimeoutError"
+
+
 # --- repeated interrupts; a handler that does not raise -------------------------
 
 def test_repeated_interrupts():
