@@ -140,25 +140,27 @@ def join_all(threads, timeout=SOON):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "leaves_threads: the test deliberately leaves daemon threads blocked")
+        "markers",
+        "no_leftover_goroutines: also fail if a daemon thread the test started is still running")
 
 
 @pytest.fixture(autouse=True)
 def no_stray_threads(request):
     """Fail a test that leaves threads it started running behind it.
 
-    Non-daemon threads are never allowed.  Daemon threads (``go()``) must be
-    finished too, so that a thread parked forever cannot disturb the
-    parked-thread counts of later tests, unless the test is marked
-    ``leaves_threads``.
+    Non-daemon threads are never allowed (they would keep the interpreter
+    alive).  Daemon threads (``go()``) must be finished too in tests marked
+    ``no_leftover_goroutines`` (every module of the core's suite is), so that
+    a thread parked for ever cannot disturb the parked-waiter counts of later
+    tests.
     """
     before = set(threading.enumerate())
     yield
-    allow_daemon = request.node.get_closest_marker("leaves_threads") is not None
+    strict = request.node.get_closest_marker("no_leftover_goroutines") is not None
     deadline = time.monotonic() + 5.0
     while True:
         stray = [t for t in threading.enumerate()
-                 if t not in before and t.is_alive() and not (allow_daemon and t.daemon)]
+                 if t not in before and t.is_alive() and (strict or not t.daemon)]
         if not stray or time.monotonic() > deadline:
             break
         time.sleep(0.01)

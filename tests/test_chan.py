@@ -13,6 +13,8 @@ from gochan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
 
 from conftest import SOON, spawn, wait_parked
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 
 # --- construction -----------------------------------------------------------
 
@@ -114,6 +116,21 @@ def test_isinstance_directional():
     assert isinstance(c, SendChan)
     assert isinstance(c, RecvChan)
     assert isinstance(Chan(5), SendChan) and isinstance(Chan(5), RecvChan)
+
+
+def test_timer_channels_are_recvchans():
+    from gochan import Ticker, Timer, after, tick
+
+    a = after(0)
+    assert isinstance(a, RecvChan)
+    assert isinstance(a.recv(timeout=SOON), float)
+    t = Timer(3600)
+    assert isinstance(t.c, RecvChan)
+    t.stop()
+    tk = Ticker(3600)
+    assert isinstance(tk.c, RecvChan)
+    tk.stop()
+    assert isinstance(tick(3600), RecvChan)
 
 
 def test_generic_subscript_at_runtime():

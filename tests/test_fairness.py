@@ -9,6 +9,8 @@ from gochan import Chan, default, select
 
 from conftest import SOON, spawn, wait_parked_at_least
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 N = 10_000
 
 # Chi-square critical values for a false-alarm probability of 1e-6, by degrees

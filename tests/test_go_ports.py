@@ -15,6 +15,8 @@ from gochan import Chan, ClosedChannelError, WaitGroup, default, go, nilchan, se
 
 from conftest import SOON, drain, join_all, spawn, wait_parked, wait_parked_at_least, wait_until
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 
 # --- runtime/chan_test.go: TestChan -------------------------------------------
 

@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LATENCY_BOUND = 2.0
 

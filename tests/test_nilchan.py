@@ -8,6 +8,8 @@ from gochan import Chan, ClosedChannelError, default, nilchan, select
 
 from conftest import SOON, spawn, wait_threads_parked
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 
 def test_len_and_cap():
     assert len(nilchan) == 0

@@ -16,6 +16,8 @@ from gochan import Chan, ClosedChannelError, default, nilchan, select
 
 from conftest import SOON, spawn, wait_parked
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 
 class Obj:
     """A weak-referenceable value."""

@@ -10,6 +10,8 @@ from gochan import Chan, ClosedChannelError, default, nilchan, select
 
 from conftest import SOON, spawn, wait_parked, wait_parked_at_least
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 
 # --- ready cases --------------------------------------------------------------
 

@@ -5,10 +5,13 @@ is a try that must succeed or fail exactly as the model says."""
 from collections import deque
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from gochan import Chan, ClosedChannelError, default, nilchan, select
+
+pytestmark = pytest.mark.no_leftover_goroutines
 
 
 class Model:

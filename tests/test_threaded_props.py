@@ -9,11 +9,14 @@ import threading
 import time
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from gochan import Chan, ClosedChannelError, WaitGroup, go, select
 
 from conftest import SOON, join_all, wait_parked
+
+pytestmark = pytest.mark.no_leftover_goroutines
 
 FEW = settings(max_examples=25, deadline=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

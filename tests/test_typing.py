@@ -102,3 +102,9 @@ def test_element_type_checked(mypy):
     assert sorted(errs) == expected_lines(path), out
     assert any('incompatible type "str"' in m and '"int"' in m for m in errs[5]), out
     assert any("Incompatible return value type" in m for m in errs[9]), out
+
+
+def test_package_ships_py_typed():
+    assert os.path.isfile(os.path.join(ROOT, "gochan", "py.typed"))
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        assert "py.typed" in f.read()

@@ -8,6 +8,8 @@ from gochan import Chan, WaitGroup, go
 
 from conftest import SOON, spawn, wait_threads_parked
 
+pytestmark = pytest.mark.no_leftover_goroutines
+
 
 # --- go ---------------------------------------------------------------------
 
