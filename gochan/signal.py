@@ -480,9 +480,9 @@ def _dispatch(sigs: List[int]) -> None:
                     except ClosedChannelError:
                         closed.append(ch)
                 for ch in closed:
+                    _warn_closed(ch)
                     for m in sorted(_by_chan.get(ch, ())):
                         _drop(ch, m)
-                    _warn_closed(ch)
                 if n in _by_sig:
                     continue
             # Caught while notified, wanted by no channel now: the relay
