@@ -1,0 +1,8 @@
+"""gochan's benchmark suite: ``python -m gochan.bench --help``.
+
+Layout: ``_registry`` (scenarios, units, budgets), ``_libs`` (gochan, the
+queue module and pygolang behind small faces), one module per group of
+scenarios (``_channels``, ``_select``, ``_timers``, ``_signals``), ``_cell``
+(one scenario on one library, run in its own process), ``_runner`` (runs the
+cells, computes median and spread), ``_table`` (the text table) and ``_cli``.
+"""

@@ -1,0 +1,7 @@
+"""``python -m gochan.bench``: see ``--help``."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

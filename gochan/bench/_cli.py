@@ -1,0 +1,94 @@
+"""The command line of ``python -m gochan.bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional
+
+from ._registry import all_scenarios
+from ._runner import SPREAD, run
+from ._table import render
+
+MIN_REPEATS = 5
+
+
+def _epilog() -> str:
+    lines = ["scenarios:"]
+    for sc in all_scenarios().values():
+        units = ", ".join(f"{sc.row_name(m)} [{m.unit}]" for m in sc.metrics) if len(sc.metrics) > 1 else sc.metrics[0].unit
+        lines.append(f"  {sc.name:<24} {sc.summary} ({units})")
+    lines += [
+        "",
+        f"Each cell (scenario x library) runs in a fresh process and repeats at least {MIN_REPEATS} times;",
+        f"the table shows the median and the spread, {SPREAD}. Peers: queue.Queue and",
+        "queue.SimpleQueue always, pygolang when `import golang` works.",
+    ]
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m gochan.bench",
+        description="Benchmark gochan against queue.Queue, queue.SimpleQueue and pygolang; print one table.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--quick", action="store_true", help="smaller sizes: the whole suite in a few minutes")
+    p.add_argument("--json", action="store_true", help="print only JSON on stdout (environment and every cell)")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="run only this scenario (repeatable, or a comma-separated list); default: all",
+    )
+    p.add_argument(
+        "--repeats", type=int, default=MIN_REPEATS, help=f"repeats per cell (at least {MIN_REPEATS}; default {MIN_REPEATS})"
+    )
+    p.add_argument("--save", metavar="PATH", help="also write the JSON document to PATH")
+    # Tiny sizes, for the test suite: checks the plumbing, not the speed.
+    p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _selected(parser: argparse.ArgumentParser, requested: Optional[list[str]]) -> list[str]:
+    """Scenario names from --scenario values (``name``, ``name.figure`` or comma lists), in table order."""
+    known = all_scenarios()
+    if not requested:
+        return list(known)
+    wanted = set()
+    for item in requested:
+        for name in filter(None, (part.strip() for part in item.split(","))):
+            base = name if name in known else name.split(".", 1)[0]
+            if base not in known:
+                parser.error(f"unknown scenario {name!r}; known: {', '.join(known)}")
+            wanted.add(base)
+    return [n for n in known if n in wanted]
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run the benchmarks; print the table (or JSON). Progress goes to stderr."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    names = _selected(parser, args.scenario)
+    if args.quick and args.smoke:
+        parser.error("--quick and --smoke exclude each other")
+    if args.repeats < MIN_REPEATS:
+        parser.error(f"--repeats must be at least {MIN_REPEATS}")
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    doc = run(names, mode, args.repeats, progress)
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+    if args.json:
+        json.dump(doc, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(doc))
+    return 0

@@ -1,0 +1,188 @@
+"""Run the selected cells, each in a fresh process, and gather the results document.
+
+The document (what ``--json`` prints) is::
+
+    {"environment": {...},
+     "method": {...},                       # repeats, spread definition, mode
+     "results": {ROW: {"scenario": ..., "summary": ..., "unit": ...,
+                       "libraries": {LABEL: {"median", "spread", "unit", ...}}}}}
+
+ROW is the scenario name, or ``name.key`` for a scenario with several figures
+(``timer_latency.p50``). Every library appears in every row; where it did
+not run, ``median`` and ``spread`` are null and ``note`` says why.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from ._libs import LIBRARIES
+from ._registry import Scenario, all_scenarios
+
+SPREAD = "(max - min) / median of the repeats"
+CELL_TIMEOUT_S = {"full": 900, "quick": 300, "smoke": 120}
+
+
+class CellFailed(RuntimeError):
+    """A cell process failed or printed something that is not a result."""
+
+
+def _python(*args: str, timeout: float) -> Any:
+    """Run ``python -m gochan.bench._cell ARGS`` and return its JSON output."""
+    cmd = [sys.executable, "-m", "gochan.bench._cell", *args]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CellFailed(f"timed out after {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        raise CellFailed(tail[0])
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise CellFailed(f"unparseable output: {proc.stdout[:200]!r}") from None
+
+
+def environment() -> dict[str, Any]:
+    """Where and when the run happens, and the version of each library (probed in a subprocess)."""
+    env: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m gochan.bench", *sys.argv[1:]]),
+    }
+    if hasattr(os, "sched_getaffinity"):
+        env["cpus_usable"] = len(os.sched_getaffinity(0))
+    if hasattr(os, "getloadavg"):
+        env["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    try:
+        env["libraries"] = _python("--env", timeout=120)
+    except CellFailed as e:
+        env["libraries"] = {label: {"version": None, "error": str(e)} for label in LIBRARIES}
+    commit = _git_commit()
+    if commit:
+        env["gochan_commit"] = commit
+    return env
+
+
+def _git_commit() -> Optional[str]:
+    """The commit of the gochan tree being measured, if it is a git checkout."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def _run_cell(sc: Scenario, library: str, mode: str, repeats: int) -> list[dict[str, Any]]:
+    """The samples of one cell: one process doing every repeat, or one process per repeat."""
+    timeout = CELL_TIMEOUT_S[mode]
+    base = [sc.name, library, "--mode", mode]
+    if not sc.fresh_process_per_repeat:
+        samples: list[dict[str, Any]] = _python(*base, "--repeats", str(repeats), timeout=timeout)
+        return samples
+    out = []
+    for _ in range(repeats):
+        out.extend(_python(*base, "--repeats", "1", "--no-warmup", timeout=timeout))
+    return out
+
+
+def _summarise(values: list[float]) -> tuple[float, Optional[float]]:
+    """Median and spread ((max - min) / median; None when the median is 0)."""
+    med = statistics.median(values)
+    return med, ((max(values) - min(values)) / abs(med) if med else None)
+
+
+def run(
+    names: list[str],
+    mode: str,
+    repeats: int,
+    progress: Callable[[str], None] = lambda line: None,
+) -> dict[str, Any]:
+    """Run the scenarios ``names`` on every library; return the results document."""
+    scenarios = all_scenarios()
+    env = environment()
+    available = {label: env["libraries"].get(label, {}) for label in LIBRARIES}
+    doc: dict[str, Any] = {
+        "environment": env,
+        "method": {
+            "mode": mode,
+            "repeats": repeats,
+            "median": "median of the repeats",
+            "spread": SPREAD,
+            "isolation": "each cell (scenario x library) runs in a fresh process; memory scenarios run each repeat in its own process",
+            "cpu_wall": "wall_s and cpu_s: median seconds of one repeat, wall clock and process CPU time",
+            "ratio": "gochan / peer: below 1 means gochan is faster or smaller",
+        },
+        "results": {},
+    }
+    cells = [(scenarios[n], label) for n in names for label in LIBRARIES]
+    for k, (sc, label) in enumerate(cells, 1):
+        entries = _cell_entries(sc, label, available[label], mode, repeats, progress, f"[{k}/{len(cells)}]")
+        for metric in sc.metrics:
+            row = doc["results"].setdefault(
+                sc.row_name(metric),
+                {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit, "libraries": {}},
+            )
+            row["libraries"][label] = entries[metric.key]
+    return doc
+
+
+def _cell_entries(
+    sc: Scenario,
+    label: str,
+    availability: dict[str, Any],
+    mode: str,
+    repeats: int,
+    progress: Callable[[str], None],
+    counter: str,
+) -> dict[str, dict[str, Any]]:
+    """The JSON entry of each figure of one cell, running the cell if it applies."""
+    note = sc.notes.get(label)
+    skip: Optional[str] = None
+    if label not in sc.impls:
+        skip = note or "no equivalent"
+    elif availability.get("error") or not availability.get("version"):
+        skip = f"not available: {availability.get('error') or 'not installed'}"
+
+    def empty(why: Optional[str], **extra: Any) -> dict[str, dict[str, Any]]:
+        return {m.key: {"median": None, "spread": None, "unit": m.unit, "note": why, **extra} for m in sc.metrics}
+
+    if skip:
+        return empty(skip)
+    progress(f"{counter} {sc.name} on {label} ...")
+    t0 = time.monotonic()
+    try:
+        samples = _run_cell(sc, label, mode, repeats)
+    except CellFailed as e:
+        progress(f"{counter} {sc.name} on {label}: FAILED: {e}")
+        return empty(note, error=str(e))
+    progress(f"{counter} {sc.name} on {label}: {time.monotonic() - t0:.1f} s")
+    wall = statistics.median(s["wall_s"] for s in samples)
+    cpu = statistics.median(s["cpu_s"] for s in samples)
+    out = {}
+    for m in sc.metrics:
+        values = [s["figures"][m.key] for s in samples]
+        med, spread = _summarise(values)
+        out[m.key] = {
+            "median": med,
+            "spread": spread,
+            "unit": m.unit,
+            "samples": values,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "note": note,
+        }
+    return out
