@@ -49,6 +49,7 @@ which would kill Go's signal loop with the program; here the relay must not
 die, so a channel found closed is stopped as if by ``stop(ch)`` (a
 ``RuntimeWarning`` says so), and the signal, if no other channel wants it,
 goes to the restored disposition.  Close a channel only after ``stop(ch)``.
+The same happens to a channel nothing can be sent to (a timer's channel).
 
 What signal.getsignal() reports
 -------------------------------
@@ -119,6 +120,8 @@ _fixup: Set[int] = set()             # interrupt_main() calls to RELAY on the wa
 _deferred: List[int] = []            # RELAY calls that came inside a critical section
 _main_depth = 0                      # main thread's critical-section depth
 _relay: Optional[threading.Thread] = None
+# Its stub wants a Signals member; real-time signals without a name are ints.
+_interrupt_main: Callable[[int], None] = _thread.interrupt_main  # type: ignore[assignment]
 
 
 def _is_main() -> bool:
@@ -221,7 +224,7 @@ def _retable(n: int, py: _PyHandler) -> None:
             # any more: ask the main thread to run RELAY once.
             _fixup.add(n)
             try:
-                _thread.interrupt_main(n)
+                _interrupt_main(n)
             except TypeError:       # Python < 3.10: SIGINT only; fixed later
                 _fixup.discard(n)
 
@@ -421,7 +424,7 @@ def ignored(sig: int) -> bool:
     r = lib.sigrelay_ignored(n)
     if r < 0:
         raise _oserror("sigaction(%d)" % n)
-    return r == 1
+    return bool(r == 1)
 
 
 # ---- the relay thread --------------------------------------------------------
@@ -469,7 +472,7 @@ def _dispatch(sigs: List[int]) -> None:
             chans = _by_sig.get(n)
             if chans:
                 v = _value(n)
-                closed = []
+                broken = []
                 for ch in list(chans):
                     if ch not in chans:
                         continue
@@ -477,10 +480,10 @@ def _dispatch(sigs: List[int]) -> None:
                         ch.send(v, timeout=0)
                     except TimeoutError:
                         pass            # full: this delivery is dropped
-                    except ClosedChannelError:
-                        closed.append(ch)
-                for ch in closed:
-                    _warn_closed(ch)
+                    except Exception as e:  # closed, or a receive-only timer channel
+                        broken.append((ch, e))
+                for ch, e in broken:
+                    _warn_broken(ch, e)
                     for m in sorted(_by_chan.get(ch, ())):
                         _drop(ch, m)
                 if n in _by_sig:
@@ -491,11 +494,15 @@ def _dispatch(sigs: List[int]) -> None:
                 _signal.raise_signal(n)
 
 
-def _warn_closed(ch: Chan[Any]) -> None:
+def _warn_broken(ch: Chan[Any], e: Exception) -> None:
+    if isinstance(e, ClosedChannelError):
+        msg = ("gochan.signal: %r was closed while notified; it is no longer notified "
+               "(call gochan.signal.stop(ch) before closing it)" % (ch,))
+    else:
+        msg = ("gochan.signal: cannot send a signal to %r (%s: %s); it is no longer "
+               "notified" % (ch, type(e).__name__, e))
     try:
-        warnings.warn("gochan.signal: %r was closed while notified; it is no longer "
-                      "notified (call gochan.signal.stop(ch) before closing it)" % (ch,),
-                      RuntimeWarning, stacklevel=1)
+        warnings.warn(msg, RuntimeWarning, stacklevel=1)
     except Exception:
         pass
 

@@ -23,6 +23,8 @@ import pytest
 from conftest import spawn, wait_parked, wait_until
 from gochan import Chan, nilchan, select
 import gochan.signal as gs
+
+pytestmark = pytest.mark.no_leftover_goroutines
 from gochan._load import _lib as lib
 
 SOON = 10.0
@@ -377,6 +379,20 @@ def test_a_closed_sole_channel_hands_the_signal_to_the_previous_handler(usr1_cou
         wait_until(lambda: usr1_counter.n == 1, what="the previous handler to get the signal")
     assert not installed(USR1) and ch not in gs._by_chan
     assert signal.getsignal(USR1) is usr1_counter
+
+
+def test_a_timer_channel_is_dropped_at_its_first_delivery(usr1_counter):
+    from gochan import after
+    timer, witness = after(3600), Chan(1)
+    gs.notify(timer, USR1)
+    gs.notify(witness, USR1)
+    with pytest.warns(RuntimeWarning, match="cannot send a signal to .*TypeError"):
+        kill(USR1)
+        assert witness.recv(timeout=SOON) == USR1
+        wait_until(lambda: timer not in gs._by_chan, what="the timer channel to be dropped")
+    kill(USR1)
+    assert witness.recv(timeout=SOON) == USR1
+    gs.stop(witness)
 
 
 # ---- ignore / reset / ignored ----------------------------------------------------

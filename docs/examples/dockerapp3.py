@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 import gochan.signal
-from gochan import Chan, after, nilchan, select
+from gochan import Chan, RecvChan, after, nilchan, select
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -72,7 +72,7 @@ def main() -> int:
                 ended[name] = p.returncode
                 print(f"supervisor: {name} (pid {p.pid}) {describe(p.returncode)}", flush=True)
 
-    deadline: Chan[float] = nilchan  # never ready until SIGTERM arrives
+    deadline: RecvChan[float] = nilchan  # never ready until SIGTERM arrives
     stopping = False
     while len(ended) < len(procs):
         i, v = select(term.recv, chld.recv, deadline.recv)

@@ -70,9 +70,17 @@
  * so notifications made before fork stay in effect in the child; signal.py
  * restarts the relay thread there.
  *
- * Everything here except relay_handler and the fork handlers runs with the
- * Python registry lock held (or, for sigrelay_wait, only in the relay
- * thread), so the plain C state needs no lock of its own.
+ * CPython's table.  signal.getsignal() reads CPython's own table of Python
+ * handlers, not the kernel.  signal.py keeps that table truthful from the
+ * main thread by bracketing signal.signal() with sigrelay_snapshot() and
+ * sigrelay_unsnapshot(), so that only the table changes; a signal that
+ * reaches CPython's handler meanwhile is handed to the relay with
+ * sigrelay_post() (the same flag and byte as relay_handler).
+ *
+ * Every function here that changes state, except relay_handler and the fork
+ * handlers, runs with the Python registry lock held (sigrelay_wait runs only
+ * in the relay thread), so the plain C state needs no lock of its own; the
+ * query functions only read the kernel's disposition.
  */
 #define _GNU_SOURCE
 #include <errno.h>
