@@ -480,10 +480,10 @@ def _dispatch(sigs: List[int]) -> None:
                         ch.send(v, timeout=0)
                     except TimeoutError:
                         pass            # full: this delivery is dropped
-                    except Exception as e:  # closed, or a receive-only timer channel
-                        broken.append((ch, e))
-                for ch, e in broken:
-                    _warn_broken(ch, e)
+                    except Exception as err:  # closed, or a receive-only timer channel
+                        broken.append((ch, err))
+                for ch, why in broken:
+                    _warn_broken(ch, why)
                     for m in sorted(_by_chan.get(ch, ())):
                         _drop(ch, m)
                 if n in _by_sig:
