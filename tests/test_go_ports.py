@@ -417,8 +417,10 @@ def test_nonblock(cap):
 # --- test/chan/select.go: select among sends counts each channel -------------
 
 def test_select_sends_reach_both_channels():
-    """A loop of select-sends to a and b, each with its own receiver: both see
-    traffic and together they see every value exactly once."""
+    """A loop of select-sends to a and b, each with its own receiver: together
+    they see every value exactly once, each in order.  (How the values split
+    between a and b depends on which receiver the OS lets run, so it is not
+    checked here; test_fairness checks the choice among ready cases.)"""
     a, b = Chan(), Chan()
     n = 400
     outs = {"a": [], "b": []}
@@ -436,7 +438,6 @@ def test_select_sends_reach_both_channels():
     rb.result()
     assert sorted(outs["a"] + outs["b"]) == list(range(n))
     assert outs["a"] == sorted(outs["a"]) and outs["b"] == sorted(outs["b"])
-    assert len(outs["a"]) > n // 10 and len(outs["b"]) > n // 10
 
 
 # --- test/chan/select2.go: a select loop does not grow memory ----------------
