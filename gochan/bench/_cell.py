@@ -63,7 +63,7 @@ def library_versions() -> dict[str, dict[str, Optional[str]]]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gochan.bench._cell", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m gochan.bench._cell", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("scenario", nargs="?")
     parser.add_argument("library", nargs="?", choices=LIBRARIES)
     parser.add_argument("--mode", choices=MODES, default="full")

@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario",
         action="append",
         metavar="NAME",
-        help="run only this scenario (repeatable, or a comma-separated list); default: all",
+        help="run only this scenario (repeatable, or a comma-separated list; a figure such as "
+        "timer_latency.p50 selects its scenario); default: all",
     )
     p.add_argument(
         "--repeats", type=int, default=MIN_REPEATS, help=f"repeats per cell (at least {MIN_REPEATS}; default {MIN_REPEATS})"
