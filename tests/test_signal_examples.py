@@ -91,6 +91,9 @@ class Proc:
 
 @pytest.fixture
 def procs():
+    """Start Procs; at the end kill whatever is left, including the pids a
+    test adds to ``start.orphans`` (grandchildren in their own session or
+    PID namespace, which killing their parent would not reach)."""
     started = []
 
     def start(argv, **kw):
@@ -98,9 +101,18 @@ def procs():
         started.append(p)
         return p
 
+    start.orphans = []
     yield start
     for p in started:
         p.kill()
+    for pid in start.orphans:
+        try:
+            # Only if the pid is still one of ours (not reused since).
+            cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
+            if b"graceful.py" in cmdline or b"dockerapp" in cmdline or b"sleep(60)" in cmdline:
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
 
 
 def gone(pid):
@@ -190,6 +202,7 @@ def children_of(line):
 def test_supervisor_forwards_sigterm_and_waits_for_clean_workers(procs, tmp_path):
     p = procs([PY, "dockerapp3.py", str(tmp_path), "--workers", "3", "--deadline", "20"])
     kids = children_of(p.expect("supervisor: ready"))
+    procs.orphans.extend(kids.values())
     assert len(kids) == 3
     time.sleep(0.5)
     p.p.send_signal(signal.SIGTERM)
@@ -210,6 +223,7 @@ def test_supervisor_sigkills_stragglers_after_the_deadline(procs, tmp_path):
     p = procs([PY, "dockerapp3.py", str(tmp_path), "--workers", "2", "--stubborn", "1",
                "--deadline", str(deadline)])
     kids = children_of(p.expect("supervisor: ready"))
+    procs.orphans.extend(kids.values())
     time.sleep(0.5)
     t0 = time.monotonic()
     p.p.send_signal(signal.SIGTERM)
@@ -275,6 +289,7 @@ def test_pid1_without_a_handler_ignores_sigterm(procs, pid_namespace):
                                    "time.sleep(60)"])
     assert p.line() == "pid 1"
     init = namespace_init(p.p.pid)
+    procs.orphans.append(init)
     os.kill(init, signal.SIGTERM)
     time.sleep(1.0)
     assert p.p.poll() is None and not gone(init), "SIGTERM killed a PID 1 with no handler"
@@ -287,6 +302,7 @@ def test_graceful_service_as_pid1_gets_sigterm_and_exits_cleanly(procs, pid_name
     p = procs(UNSHARE + [PY, str(EXAMPLES / "graceful.py"), str(state)])
     assert p.expect("graceful: ready") == "graceful: ready, pid 1"
     init = namespace_init(p.p.pid)
+    procs.orphans.append(init)
     time.sleep(0.5)
     os.kill(init, signal.SIGTERM)        # what docker stop does to a container's PID 1
     rest = p.rest()
