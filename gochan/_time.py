@@ -89,8 +89,11 @@ _dispatcher: threading.Thread | None = None
 
 
 def _dispatch() -> None:
-    for fn, args, _ in _native.afterfunc_queue:
+    q = _native.afterfunc_queue
+    while True:
+        fn, args, _ = q.recv()
         go(fn, *args)
+        del fn, args, _   # keep nothing of a fired timer while waiting for the next
 
 
 def _ensure_dispatcher() -> None:

@@ -21,13 +21,15 @@ the supervisor polls all of them.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import subprocess
 import sys
+from typing import IO
 
 import gochan.signal
-from gochan import Chan, RecvChan, after, nilchan, select
+from gochan import Chan, RecvChan, WaitGroup, after, go, nilchan, select
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,17 +54,35 @@ def main() -> int:
     # Each worker gets a session of its own, so that a Ctrl+C on the terminal
     # (sent to the whole foreground process group) reaches only the
     # supervisor, which forwards SIGTERM as it does for docker stop.
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    procs: dict[str, subprocess.Popen[str]] = {}
     for i in range(args.workers):
         name = f"worker {i}"
         state = os.path.join(args.state_dir, f"worker-{i}.json")
         procs[name] = subprocess.Popen([sys.executable, os.path.join(HERE, "graceful.py"), state],
-                                       start_new_session=True)
+                                       start_new_session=True, stdout=subprocess.PIPE, text=True)
     for i in range(args.stubborn):
         procs[f"stubborn {i}"] = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "dockerapp2.py")], start_new_session=True)
+            [sys.executable, os.path.join(HERE, "dockerapp2.py")], start_new_session=True,
+            stdout=subprocess.PIPE, text=True)
+    # A child is ready once it says so (its own signal handling is in place):
+    # only then is the supervisor ready.  Each child's output is then relayed.
+    firsts = {name: p.stdout.readline() if p.stdout else "" for name, p in procs.items()}
     pids = ", ".join(f"{name}={p.pid}" for name, p in procs.items())
     print(f"supervisor: ready, pid {os.getpid()}, children {pids}", flush=True)
+    relays = WaitGroup()
+
+    def relay(first: str, out: IO[str]) -> None:
+        try:
+            for line in itertools.chain([first], out):
+                if line:
+                    print(line, end="", flush=True)
+        finally:
+            relays.done()
+
+    for name, p in procs.items():
+        if p.stdout:
+            relays.add(1)
+            go(relay, firsts[name], p.stdout)
 
     ended: dict[str, int] = {}
 
@@ -96,6 +116,7 @@ def main() -> int:
                 if name not in ended:
                     p.wait()
             reap()
+    relays.wait(timeout=10)   # every child has exited: their output ends
     clean = all(rc == 0 for rc in ended.values())
     print(f"supervisor: all {len(procs)} children have ended, exiting "
           f"{'cleanly' if clean else 'with stragglers'}", flush=True)

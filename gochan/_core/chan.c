@@ -47,13 +47,19 @@ void gc_waitq_unlink(gc_waitq *q, gc_sudog *s) {
 }
 
 gc_sudog *gc_waitq_take(gc_waitq *q) {
-    gc_sudog *s;
-    while ((s = q->first) != NULL) {
-        gc_waitq_unlink(q, s);
-        if (gc_claim(s->p))
+    gc_sudog *s = q->first;
+    while (s) {
+        gc_sudog *next = s->next;
+        int seen = GC_FREE;
+        if (__atomic_compare_exchange_n(&s->p->done, &seen, GC_CLAIMED, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            gc_waitq_unlink(q, s);
             return s;
-        /* stale: its select was completed through another case, or it is
-           giving up (timeout, signal) */
+        }
+        if (seen != GC_PAUSED)
+            gc_waitq_unlink(q, s);   /* stale: its select completed elsewhere,
+                                        or it is giving up (timeout, signal) */
+        s = next;
     }
     return NULL;
 }
@@ -517,7 +523,7 @@ static PyObject *chan_waiters(gc_chan *c, PyObject *unused) {
     gc_lock_acquire(&c->lock);
     for (int q = 0; q < 2; q++)
         for (gc_sudog *s = queues[q]->first; s; s = s->next)
-            if (!__atomic_load_n(&s->p->done, __ATOMIC_ACQUIRE))
+            if (__atomic_load_n(&s->p->done, __ATOMIC_ACQUIRE) != GC_CLAIMED)
                 n[q]++;
     gc_lock_release(&c->lock);
     return Py_BuildValue("(nn)", n[0], n[1]);

@@ -36,10 +36,15 @@
  *
  *  Waiters (gc_parker, one per blocking operation, and gc_sudog, one per
  *  channel case it waits on) live on the blocked thread's C stack.
- *   - A parker is completed exactly once: whoever moves parker.done from 0 to
- *     1 (CAS) owns it — a partner that completes the operation, close(), the
- *     timer thread, or the waiting thread itself when it gives up (timeout,
- *     KeyboardInterrupt).  Only the owner writes the result fields.
+ *   - A parker is completed exactly once: whoever moves parker.done from
+ *     GC_FREE to GC_CLAIMED (CAS) owns it — a partner that completes the
+ *     operation, close(), the timer thread, or the waiting thread itself when
+ *     it gives up (timeout, KeyboardInterrupt).  Only the owner writes the
+ *     result fields.
+ *   - Only the waiting thread, holding the GIL, moves its own parker from
+ *     GC_FREE to GC_PAUSED (to run signal handlers, see park.c) and back.  A
+ *     paused waiter stays in its queues, in its place; partners and close()
+ *     pass it by without dequeuing it.
  *   - A waker that claimed a parker writes the result, drops the channel
  *     lock, and only then wakes the thread (gc_wake).  After gc_wake the
  *     parker and its sudogs may vanish: nothing touches them again.
@@ -87,10 +92,11 @@ static inline void gc_lock_release(gc_lock *l) {
 
 /* ---- waiters ------------------------------------------------------------ */
 enum { GC_RES_OK = 0, GC_RES_CLOSED = 1 };
+enum { GC_FREE = 0, GC_CLAIMED = 1, GC_PAUSED = 2 };   /* gc_parker.done */
 
 typedef struct gc_parker {
     uint32_t futex;       /* 0 armed, 1 woken, 2 asleep in futex_wait */
-    int done;             /* claim flag, 0 -> 1 by CAS (see invariants) */
+    int done;             /* GC_FREE, GC_CLAIMED or GC_PAUSED (see invariants) */
     int fired;            /* case index that completed (set by the owner) */
     int result;           /* GC_RES_OK, or GC_RES_CLOSED (recv !ok / send raises) */
     PyObject *value;      /* received value, owned; NULL for a timer value or zero */
@@ -151,8 +157,8 @@ static inline void gc_parker_init(gc_parker *p) {
 }
 /* Claim p for completion; returns 1 if the caller now owns it. */
 static inline int gc_claim(gc_parker *p) {
-    int zero = 0;
-    return __atomic_compare_exchange_n(&p->done, &zero, 1, 0,
+    int free_ = GC_FREE;
+    return __atomic_compare_exchange_n(&p->done, &free_, GC_CLAIMED, 0,
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 void gc_wake(gc_parker *p);
@@ -174,7 +180,8 @@ int gc_park_init(void);
 /* ---- queue helpers (chan.c) ---------------------------------------------- */
 void gc_waitq_push(gc_waitq *q, gc_sudog *s);
 void gc_waitq_unlink(gc_waitq *q, gc_sudog *s);
-/* Dequeues and claims the first live waiter, dropping stale ones; c locked. */
+/* Dequeues and claims the first claimable waiter, dropping stale ones and
+   passing paused ones by; c locked. */
 gc_sudog *gc_waitq_take(gc_waitq *q);
 
 /* Non-blocking halves of send and recv; c locked (see chan.c). */

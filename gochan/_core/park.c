@@ -15,17 +15,22 @@
  *    only it: other threads never run Python signal handlers) waits in
  *    slices of GC_MAIN_SLICE and checks for pending handlers between them.
  *
- * Checking for handlers must never lose or duplicate a value.  The thread
- * first claims its own parker (gc_claim).  If that fails, a partner has
+ * Running the handlers must never lose or duplicate a value, and should not
+ * cost the thread its place in the FIFO queues.  So the thread first
+ * *pauses* its parker (done: FREE -> PAUSED).  If that fails, a partner has
  * completed the operation: it returns normally, and the recorded signal is
- * handled by the interpreter at its next check, right after.  If the claim
- * succeeds, nothing can complete the operation any more; the thread takes its
- * waiters off their queues and runs the handlers.  An exception means the
- * operation did not happen; no exception means the caller starts over.
+ * handled by the interpreter at its next check, right after.  While paused,
+ * the waiters stay queued but partners pass them by, so nothing can complete
+ * the operation while a handler runs.  If a handler raises, the thread claims
+ * its parker, takes its waiters off the queues and propagates the exception:
+ * the operation did not happen.  Otherwise it resumes (see resume()): with
+ * its channels locked it checks that no partner came by meanwhile, and
+ * becomes claimable again in the same place in the queues.
  */
 #include "gochan.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -183,6 +188,63 @@ int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
     return r;
 }
 
+static int cmp_chan(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)*(gc_chan *const *)a, y = (uintptr_t)*(gc_chan *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Is there a waiter in q that is not p's and that a partner could claim? */
+static int has_live(gc_waitq *q, gc_parker *p) {
+    for (gc_sudog *s = q->first; s; s = s->next)
+        if (s->p != p && __atomic_load_n(&s->p->done, __ATOMIC_ACQUIRE) == GC_FREE)
+            return 1;
+    return 0;
+}
+
+/* Could the case waiting in s proceed now?  s->c locked. */
+static int case_ready(gc_sudog *s) {
+    gc_chan *c = s->c;
+    if (c->closed)
+        return 1;
+    if (s->elem == NULL) {
+        if (c->kind == GC_KIND_TIMER)
+            return c->timer->slot_full;
+        return c->count > 0 || has_live(&c->sendq, s->p);
+    }
+    return c->count < c->cap || has_live(&c->recvq, s->p);
+}
+
+/* Ends a pause (p->done == GC_PAUSED, owned by this thread).  While p was
+   paused, partners passed it by, so one may have parked or buffered a
+   value that p should have taken: with every channel of p locked, either
+   nothing is ready and p becomes claimable again, keeping its place in the
+   queues (returns 1), or p is claimed by this thread (returns 0: the
+   caller takes its waiters off the queues and starts over). */
+static int resume(gc_parker *p, gc_sudog *sg, int n) {
+    gc_chan *stack[16], **order = n <= 16 ? stack : malloc(n * sizeof(gc_chan *));
+    int ready = 0, m = 0;
+    if (!order) {        /* no memory to sort: give up the place instead */
+        __atomic_store_n(&p->done, GC_CLAIMED, __ATOMIC_RELEASE);
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        order[i] = sg[i].c;
+    qsort(order, n, sizeof(gc_chan *), cmp_chan);
+    for (int i = 0; i < n; i++)
+        if (m == 0 || order[m - 1] != order[i])
+            order[m++] = order[i];
+    for (int i = 0; i < m; i++)
+        gc_lock_acquire(&order[i]->lock);
+    for (int i = 0; i < n && !ready; i++)
+        ready = case_ready(&sg[i]);
+    __atomic_store_n(&p->done, ready ? GC_CLAIMED : GC_FREE, __ATOMIC_RELEASE);
+    for (int i = m - 1; i >= 0; i--)
+        gc_lock_release(&order[i]->lock);
+    if (order != stack)
+        free(order);
+    return !ready;
+}
+
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main) {
     for (;;) {
         double until = deadline;
@@ -197,17 +259,32 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         Py_END_ALLOW_THREADS
         if (r == 1)
             return GC_PARK_WOKEN;
-        int expired = deadline >= 0 && gc_now() >= deadline;
-        if (!expired && !is_main)
+        if (deadline >= 0 && gc_now() >= deadline) {
+            if (!gc_claim(p)) {
+                wait_for_owner(p);
+                return GC_PARK_WOKEN;
+            }
+            unqueue_all(sg, n);
+            return GC_PARK_TIMEOUT;
+        }
+        if (!is_main)
             continue;              /* a signal on a thread that runs no handler */
-        if (!gc_claim(p)) {
+        /* A signal may be pending: pause, run the handlers, resume. */
+        int free_ = GC_FREE;
+        if (!__atomic_compare_exchange_n(&p->done, &free_, GC_PAUSED, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             wait_for_owner(p);
             return GC_PARK_WOKEN;
         }
-        unqueue_all(sg, n);
-        if (is_main && PyErr_CheckSignals() < 0)
+        if (PyErr_CheckSignals() < 0) {
+            __atomic_store_n(&p->done, GC_CLAIMED, __ATOMIC_RELEASE);
+            unqueue_all(sg, n);
             return GC_PARK_ERROR;
-        return expired ? GC_PARK_TIMEOUT : GC_PARK_RETRY;
+        }
+        if (!resume(p, sg, n)) {
+            unqueue_all(sg, n);
+            return GC_PARK_RETRY;
+        }
     }
 }
 
@@ -215,15 +292,30 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
    the waiters of every thread that did not survive the fork off their
    queues.  Their stacks stay mapped until the purge is done. */
 void gc_park_after_fork_child(void) {
-    for (gc_parker *p = parked; p; p = p->pnext)
+    gc_parker *keep = NULL, *next;
+    long nkeep = 0;
+    for (gc_parker *p = parked; p; p = next) {
+        next = p->pnext;
+        if (p->done == GC_PAUSED) {
+            /* the forking thread's own, paused in a signal handler: it
+               lives on in the child and stays listed */
+            p->pprev = NULL;
+            p->pnext = keep;
+            if (keep)
+                keep->pprev = p;
+            keep = p;
+            nkeep++;
+            continue;
+        }
         for (int i = 0; i < p->nsg; i++) {
             gc_chan *c = p->sg[i].c;
             gc_lock_init(&c->lock);       /* nobody holds it: see gochan.h */
             if (p->sg[i].queued)
                 gc_waitq_unlink(p->sg[i].elem ? &c->sendq : &c->recvq, &p->sg[i]);
         }
-    parked = NULL;
-    gc_parked_threads = 0;
+    }
+    parked = keep;
+    gc_parked_threads = nkeep;
     main_ident = PyThread_get_thread_ident();
 }
 
