@@ -356,6 +356,78 @@ def test_handler_that_does_not_raise_lets_the_wait_continue():
     assert res["seen"] == [int(signal.SIGINT)]
 
 
+@pytest.mark.parametrize("mode", ["recv", "select", "send"])
+def test_signal_storm_loses_and_duplicates_nothing(mode):
+    """Handlers that do not raise, run again and again while the main thread
+    waits (each run pauses its waiter): every value still arrives once, in
+    each producer's order."""
+    res = run_child("""
+        MODE = %r
+        N, P = 600, 3
+        c, d = Chan(), Chan(1)
+        hits = [0]
+        def handler(signum, frame):
+            hits[0] += 1
+        signal.signal(signal.SIGUSR1, handler)
+        main_id = threading.get_ident()
+        stop = threading.Event()
+        def storm():
+            while not stop.is_set():
+                signal.pthread_kill(main_id, signal.SIGUSR1)
+                time.sleep(0.0003)
+        got = []
+        def producer(p):
+            for i in range(N):
+                if i %% 3 == 0:
+                    time.sleep(0.0002)     # let the main thread park
+                c.send((p, i), timeout=30)
+        def consumer():
+            for i in range(N * P):
+                if i %% 3 == 0:
+                    time.sleep(0.0002)
+                got.append(c.recv(timeout=30))
+        if MODE == "send":
+            workers = [threading.Thread(target=consumer, daemon=True)]
+        else:
+            workers = [threading.Thread(target=producer, args=(p,), daemon=True) for p in range(P - 1)]
+        st = threading.Thread(target=storm, daemon=True)
+        st.start()
+        for w in workers:
+            w.start()
+        if MODE == "send":
+            for p in range(P):
+                for i in range(N):
+                    c.send((p, i), timeout=30)
+        else:
+            # The main thread is one more producer's worth of receiver work
+            # plus the receiving side itself.
+            extra = threading.Thread(target=producer, args=(P - 1,), daemon=True)
+            extra.start()
+            workers.append(extra)
+            for _ in range(N * P):
+                if MODE == "recv":
+                    got.append(c.recv(timeout=30))
+                else:
+                    i, v = select(c.recv, d.recv, timeout=30)
+                    got.append(v)
+        for w in workers:
+            w.join(30)
+        stop.set()
+        st.join(10)
+        out["alive"] = sum(w.is_alive() for w in workers)
+        out["hits"] = hits[0]
+        out["got"] = got
+        out["waiters"] = c._waiters()
+    """ % mode, send_sigint=False, timeout=90)
+    assert res["alive"] == 0
+    assert res["hits"] > 10, "the storm did not reach the main thread"
+    got = [tuple(v) for v in res["got"]]
+    assert sorted(got) == [(p, i) for p in range(3) for i in range(600)]
+    for p in range(3):
+        assert [i for q, i in got if q == p] == list(range(600))
+    assert res["waiters"] == [0, 0]
+
+
 # --- no busy waiting ------------------------------------------------------------
 
 def test_blocked_threads_use_little_cpu():
