@@ -595,10 +595,10 @@ def test_after_func_nonpositive_runs_at_once():
 
 def test_after_func_stop_before_start():
     ran = threading.Event()
-    t = after_func(0.1, ran.set)
+    t = after_func(0.3, ran.set)
     assert t.stop() is True
     assert t.stop() is False
-    assert not ran.wait(0.3)
+    assert not ran.wait(0.5)      # past its deadline: it never runs
 
 
 def test_after_func_stop_after_start():
@@ -844,32 +844,39 @@ def test_timer_fires_while_a_python_thread_spins():
 
 
 def test_timer_fires_while_a_thread_holds_the_gil():
-    # sum(range(n)) runs in C without ever releasing the GIL.  A timer that
-    # needed the GIL to fire would carry a fire time after the sum ended.
+    # sum(range(n)) runs in C without ever releasing the GIL.  The holder arms
+    # the timer itself, right before the sum, so the deadline falls inside
+    # it; a timer that needed the GIL to fire would carry a fire time after
+    # the sum ended.
     t0 = time.perf_counter()
     sum(range(10 ** 6))
     n = int(10 ** 6 * 1.0 / max(time.perf_counter() - t0, 1e-4))   # ~1 s of work
     marks = {}
+    t = Timer(LONG)
 
     def hog():
+        marks["armed"] = time.monotonic()
+        t.reset(0.05)
         marks["start"] = time.monotonic()
         sum(range(n))
         marks["end"] = time.monotonic()
 
-    for _ in range(3):
-        t = Timer(0.2)
-        deadline = time.monotonic() + 0.2
-        r = spawn(t.c.recv, timeout=SOON)
+    for _ in range(4):
+        r = spawn(t.c.recv, timeout=2 * SOON)
         wait_parked(t.c, receivers=1)
         h = spawn(hog)
-        v = r.result(2 * SOON)
-        h.join(2 * SOON)
-        if marks["start"] < deadline - 0.01 and marks["end"] > deadline + 0.5:
+        v = r.result(3 * SOON)
+        h.join(3 * SOON)
+        deadline = marks["armed"] + 0.05
+        assert v >= deadline - EPS
+        if marks["start"] < deadline and marks["end"] > deadline + 0.5:
             assert v < marks["end"] - 0.2, (
                 "timer fired at +%.3f s, the GIL holder ran until +%.3f s"
                 % (v - deadline, marks["end"] - deadline))
             return
-    pytest.fail("could not start the GIL holder before the deadline: %r" % marks)
+        n *= 2              # the sum was too short (calibrated under load)
+        t.reset(LONG)
+    pytest.fail("could not hold the GIL across the deadline: %r" % marks)
 
 
 def test_timer_repr_and_types():
