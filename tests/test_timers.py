@@ -107,6 +107,16 @@ def test_after_nonpositive_fires_at_once(s):
     no_value(c, 0.02)
 
 
+@pytest.mark.parametrize("s", [5e-324, 1e-300, 1e-9])
+def test_tiny_positive_durations_fire_promptly(s):
+    before = time.monotonic()
+    v = after(s).recv(timeout=SOON)
+    assert before <= v < before + LATE
+    t = Timer(LONG)
+    assert t.reset(s) is True
+    assert t.c.recv(timeout=SOON) >= before
+
+
 @pytest.mark.parametrize("s", [0, -2])
 def test_timer_nonpositive_fires_at_once(s):
     before = time.monotonic()
@@ -792,6 +802,22 @@ def test_select_parked_on_a_timer_and_a_channel():
     assert i == 0 and v >= before + 0.01 - EPS
     assert ch._waiters() == (0, 0)      # the losing case was withdrawn
     assert t.c._waiters() == (0, 0)
+
+
+def test_timer_in_two_cases_of_one_select_delivers_once():
+    t = Timer(LONG)
+    r = spawn(select, t.c.recv, t.c.recv, timeout=SOON)
+    wait_parked(t.c, receivers=2)
+    t.reset(0.001)
+    i, v = r.result()
+    assert i in (0, 1) and v > 0
+    assert t.c._waiters() == (0, 0)
+    no_value(t.c, 0.02)
+    assert t.stop() is False
+    fired = Timer(0)
+    i, v = select(fired.c.recv, fired.c.recv, default)
+    assert i in (0, 1) and v > 0
+    assert select(fired.c.recv, fired.c.recv, default) == (2, None)
 
 
 def test_recv_timeout_on_a_timer_channel():
