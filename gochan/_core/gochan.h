@@ -77,6 +77,14 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#define gc_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__) || defined(__arm__)
+#define gc_cpu_relax() __asm__ __volatile__("yield")
+#else
+#define gc_cpu_relax() ((void)0)
+#endif
+
 /* ---- spinlock: critical sections are a few dozen instructions ---------- */
 typedef struct { int v; } gc_lock;
 

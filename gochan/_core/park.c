@@ -49,7 +49,7 @@ void gc_lock_slow(gc_lock *l) {
             !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
             return;
         if (spins < 100)
-            __builtin_ia32_pause();
+            gc_cpu_relax();
         else
             sched_yield();   /* the holder was preempted */
     }
@@ -109,7 +109,50 @@ void gc_wake(gc_parker *p) {
 
 /* Waits until p->futex is 1 or `until` passes (< 0: no limit), without the
    GIL.  Returns 1 if woken, 0 on timeout, -1 if a signal handler ran. */
-static int futex_sleep(gc_parker *p, double until) {
+#define GC_SPIN 30e-6       /* seconds a parking thread may spin first */
+static int max_spinners;   /* CPUs - 1: a spinner must not take the GIL holder's CPU */
+static int spinners;       /* threads spinning now (atomic) */
+
+/* Before sleeping, wait a few microseconds with the CPU: a partner on
+   another CPU often answers within that time, and then neither side pays
+   for a futex sleep and wake-up (tens of microseconds on some VMs).  At
+   most max_spinners threads spin at once.  Returns 1 if woken. */
+static __thread int spin_credit = 4;   /* recent spins that paid off (0..16) */
+static __thread unsigned spin_skips;
+
+static int spin_wait(gc_parker *p, double until) {
+    /* Spin only while spinning pays off for this thread (a ping-pong
+       partner); otherwise probe again once in 32 parks. */
+    if (spin_credit == 0 && (++spin_skips & 31) != 0)
+        return 0;
+    if (__atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED) > max_spinners) {
+        __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    int woken = 0;
+    double end = gc_now() + GC_SPIN;
+    if (until >= 0 && until < end)
+        end = until;
+    for (unsigned i = 1;; i++) {
+        if (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) == 1) {
+            woken = 1;
+            break;
+        }
+        gc_cpu_relax();
+        if ((i & 31) == 0 && gc_now() > end)
+            break;
+    }
+    __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+    if (woken)
+        spin_credit = spin_credit < 16 ? spin_credit + 1 : 16;
+    else
+        spin_credit /= 2;
+    return woken;
+}
+
+static int futex_sleep(gc_parker *p, double until, int spin) {
+    if (spin && spin_wait(p, until))
+        return 1;
     for (;;) {
         uint32_t v = __atomic_load_n(&p->futex, __ATOMIC_ACQUIRE);
         if (v == 1)
@@ -150,7 +193,7 @@ static void unqueue_all(gc_sudog *sg, int n) {
 static void wait_for_owner(gc_parker *p) {
     while (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) != 1) {
         Py_BEGIN_ALLOW_THREADS
-        futex_sleep(p, -1);
+        futex_sleep(p, -1, 0);
         Py_END_ALLOW_THREADS
     }
 }
@@ -246,7 +289,7 @@ static int resume(gc_parker *p, gc_sudog *sg, int n) {
 }
 
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main) {
-    for (;;) {
+    for (int first = 1;; first = 0) {
         double until = deadline;
         if (is_main) {
             double slice = gc_now() + GC_MAIN_SLICE;
@@ -255,7 +298,7 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         }
         int r;
         Py_BEGIN_ALLOW_THREADS
-        r = futex_sleep(p, until);
+        r = futex_sleep(p, until, first);
         Py_END_ALLOW_THREADS
         if (r == 1)
             return GC_PARK_WOKEN;
@@ -322,6 +365,8 @@ void gc_park_after_fork_child(void) {
 /* Called once at module init, from the thread that imports gochan; the main
    thread is looked up through the threading module. */
 int gc_park_init(void) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    max_spinners = ncpu > 1 ? (int)(ncpu - 1) : 0;
     PyObject *threading = PyImport_ImportModule("threading");
     if (!threading)
         return -1;
