@@ -322,7 +322,7 @@ static PyObject *chan_close(gc_chan *c, PyObject *unused) {
     gc_lock_release(&c->lock);
     while (woken) {
         gc_sudog *next = woken->next;   /* read before the waiter can vanish */
-        gc_wake(woken->p);
+        gc_wake_nogil(woken->p);   /* many wake at once: none waits for the GIL hint */
         woken = next;
     }
     Py_RETURN_NONE;

@@ -112,6 +112,8 @@ typedef struct gc_parker {
     int has_tval;
     struct gc_parker *pnext, *pprev;   /* list of parked operations (GIL) */
     struct gc_sudog *sg;  /* its waiters, for the fork purge */
+    unsigned gil_hint;    /* gc_gil_hint seen by a waker holding the GIL */
+    int hint_valid;       /* 0: woken by the timer thread */
     int nsg;
 } gc_parker;
 
@@ -169,7 +171,8 @@ static inline int gc_claim(gc_parker *p) {
     return __atomic_compare_exchange_n(&p->done, &free_, GC_CLAIMED, 0,
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
-void gc_wake(gc_parker *p);
+void gc_wake(gc_parker *p);          /* by a thread that holds the GIL */
+void gc_wake_nogil(gc_parker *p);    /* by the timer thread */
 /* Waits for p to be completed.  GIL held on entry and exit; the caller has
    queued p's n sudogs and holds no channel lock.  deadline: absolute
    monotonic seconds, or < 0 for none.  Unless it returns GC_PARK_WOKEN, the

@@ -27,6 +27,19 @@
  * its channels locked it checks that no partner came by meanwhile, and
  * becomes claimable again in the same place in the queues.
  */
+/*
+ * Spinning
+ * --------
+ * On this kind of machine (a 2-CPU VM) a futex sleep and wake-up costs tens
+ * of microseconds, far more than a channel operation.  Two bounded spins,
+ * both without the GIL and both limited to CPUs-1 threads at a time (the
+ * GIL holder keeps a CPU), avoid most of them: a parking thread first
+ * spins (spin_wait) while that pays off for it, since a partner on the
+ * other CPU often answers within microseconds; and a woken thread waits
+ * for its waker to release the GIL (wait_gil_hint) instead of sleeping in
+ * take_gil.  Measured: ping-pong 48 -> 1.5 us per round trip, 4x4
+ * producers/consumers 1000 -> 200 ns per item.
+ */
 #include "gochan.h"
 
 #include <errno.h>
@@ -95,11 +108,14 @@ int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock) {
     return 0;
 }
 
+/* Bumped (GIL held) each time a gochan thread releases the GIL to park. */
+static unsigned gc_gil_hint;
+
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts) {
     return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
-void gc_wake(gc_parker *p) {
+static void wake(gc_parker *p) {
     /* Called without any channel lock.  After the exchange the waiter may
        return and its stack frame vanish: p is not touched again. */
     uint32_t *addr = &p->futex;
@@ -107,9 +123,20 @@ void gc_wake(gc_parker *p) {
         futex(addr, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+void gc_wake(gc_parker *p) {
+    p->gil_hint = __atomic_load_n(&gc_gil_hint, __ATOMIC_RELAXED);
+    p->hint_valid = 1;
+    wake(p);
+}
+
+void gc_wake_nogil(gc_parker *p) {
+    p->hint_valid = 0;
+    wake(p);
+}
+
 /* Waits until p->futex is 1 or `until` passes (< 0: no limit), without the
    GIL.  Returns 1 if woken, 0 on timeout, -1 if a signal handler ran. */
-#define GC_SPIN 30e-6       /* seconds a parking thread may spin first */
+#define GC_SPIN 30e-6        /* seconds a parking thread may spin first */
 static int max_spinners;   /* CPUs - 1: a spinner must not take the GIL holder's CPU */
 static int spinners;       /* threads spinning now (atomic) */
 
@@ -148,6 +175,37 @@ static int spin_wait(gc_parker *p, double until) {
     else
         spin_credit /= 2;
     return woken;
+}
+
+#define GC_HINT_SPIN 30e-6   /* seconds a woken thread may wait for the GIL hint */
+#define GC_HINT_MAX_PARKED 16 /* beyond this many parked threads, it does not */
+static int hint_spinners;     /* threads waiting for the hint now (atomic) */
+
+/* After a wake-up by a thread that holds the GIL (p->gil_hint is the hint
+   it saw), wait a few microseconds for that thread, or another gochan
+   thread, to park and so release the GIL, before asking for the GIL: asking
+   while it is held puts this thread to sleep in CPython's take_gil, and
+   the second sleep and wake-up cost as much as the first.  Not done when
+   many threads are parked (a long pipeline: the GIL is unlikely to come
+   here next), nor after close() or a timer woke the thread. */
+static void wait_gil_hint(gc_parker *p) {
+    if (!p->hint_valid ||
+        __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_HINT_MAX_PARKED)
+        return;
+    unsigned h0 = p->gil_hint;
+    if (__atomic_add_fetch(&hint_spinners, 1, __ATOMIC_RELAXED) > max_spinners) {
+        __atomic_sub_fetch(&hint_spinners, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    double end = gc_now() + GC_HINT_SPIN;
+    for (unsigned i = 1;; i++) {
+        if (__atomic_load_n(&gc_gil_hint, __ATOMIC_RELAXED) != h0)
+            break;
+        gc_cpu_relax();
+        if ((i & 31) == 0 && gc_now() > end)
+            break;
+    }
+    __atomic_sub_fetch(&hint_spinners, 1, __ATOMIC_RELAXED);
 }
 
 static int futex_sleep(gc_parker *p, double until, int spin) {
@@ -288,6 +346,7 @@ static int resume(gc_parker *p, gc_sudog *sg, int n) {
     return !ready;
 }
 
+
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main) {
     for (int first = 1;; first = 0) {
         double until = deadline;
@@ -297,8 +356,11 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
                 until = slice;
         }
         int r;
+        __atomic_add_fetch(&gc_gil_hint, 1, __ATOMIC_RELAXED);
         Py_BEGIN_ALLOW_THREADS
         r = futex_sleep(p, until, first);
+        if (r == 1)
+            wait_gil_hint(p);
         Py_END_ALLOW_THREADS
         if (r == 1)
             return GC_PARK_WOKEN;

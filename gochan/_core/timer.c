@@ -131,7 +131,7 @@ static int fire(gc_timer *t, double now) {
         gc_lock_release(&c->lock);
     }
     if (wake)
-        gc_wake(wake);
+        gc_wake_nogil(wake);
     return 0;
 }
 
