@@ -137,6 +137,7 @@ void gc_wake_nogil(gc_parker *p) {
 /* Waits until p->futex is 1 or `until` passes (< 0: no limit), without the
    GIL.  Returns 1 if woken, 0 on timeout, -1 if a signal handler ran. */
 #define GC_SPIN 30e-6        /* seconds a parking thread may spin first */
+#define GC_SPIN_MAX_PARKED 16 /* beyond this many parked threads, no spinning */
 static int max_spinners;   /* CPUs - 1: a spinner must not take the GIL holder's CPU */
 static int spinners;       /* threads spinning now (atomic) */
 
@@ -152,6 +153,8 @@ static int spin_wait(gc_parker *p, double until) {
        partner); otherwise probe again once in 32 parks. */
     if (spin_credit == 0 && (++spin_skips & 31) != 0)
         return 0;
+    if (__atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_SPIN_MAX_PARKED)
+        return 0;   /* a long pipeline: the partner is unlikely to answer soon */
     if (__atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED) > max_spinners) {
         __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
         return 0;
@@ -178,7 +181,6 @@ static int spin_wait(gc_parker *p, double until) {
 }
 
 #define GC_HINT_SPIN 30e-6   /* seconds a woken thread may wait for the GIL hint */
-#define GC_HINT_MAX_PARKED 16 /* beyond this many parked threads, it does not */
 static int hint_spinners;     /* threads waiting for the hint now (atomic) */
 
 /* After a wake-up by a thread that holds the GIL (p->gil_hint is the hint
@@ -190,7 +192,7 @@ static int hint_spinners;     /* threads waiting for the hint now (atomic) */
    here next), nor after close() or a timer woke the thread. */
 static void wait_gil_hint(gc_parker *p) {
     if (!p->hint_valid ||
-        __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_HINT_MAX_PARKED)
+        __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_SPIN_MAX_PARKED)
         return;
     unsigned h0 = p->gil_hint;
     if (__atomic_add_fetch(&hint_spinners, 1, __ATOMIC_RELAXED) > max_spinners) {
