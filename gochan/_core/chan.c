@@ -343,7 +343,7 @@ static int parse_timeout_kw(const char *fname, PyObject *const *args, Py_ssize_t
         *timeout = args[npos];
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *k = PyTuple_GET_ITEM(kwnames, i);
-        if (!PyUnicode_Check(k) || !_PyUnicode_EqualToASCIIString(k, "timeout") || *timeout) {
+        if (!PyUnicode_Check(k) || !gc_is_str(k, "timeout") || *timeout) {
             PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", fname, k);
             return -1;
         }
@@ -409,7 +409,7 @@ static PyObject *chan_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
             if (!PyErr_ExceptionMatches(PyExc_OverflowError))
                 return NULL;
             PyErr_Clear();
-            cap = _PyLong_Sign(size) < 0 ? -1 : PY_SSIZE_T_MAX;
+            cap = gc_long_sign(size) < 0 ? -1 : PY_SSIZE_T_MAX;
             if (cap > 0) {
                 PyErr_Format(PyExc_ValueError, "Chan size %R is out of range", size);
                 return NULL;

@@ -98,6 +98,25 @@ static inline void gc_lock_release(gc_lock *l) {
     __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
+/* ---- portability (CPython 3.9+, public API only) ------------------------- */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *gc_newref(PyObject *o) { Py_INCREF(o); return o; }
+#define Py_NewRef(o) gc_newref((PyObject *)(o))
+#endif
+/* 1 if the str s equals the ASCII string a. */
+static inline int gc_is_str(PyObject *s, const char *a) {
+    return PyUnicode_Check(s) && PyUnicode_CompareWithASCIIString(s, a) == 0;
+}
+/* The sign of an int too large for a C long (-1, 0 or 1). */
+static inline int gc_long_sign(PyObject *o) {
+    int overflow;
+    long v = PyLong_AsLongAndOverflow(o, &overflow);
+    if (overflow)
+        return overflow;
+    PyErr_Clear();
+    return (v > 0) - (v < 0);
+}
+
 /* ---- waiters ------------------------------------------------------------ */
 enum { GC_RES_OK = 0, GC_RES_CLOSED = 1 };
 enum { GC_FREE = 0, GC_CLAIMED = 1, GC_PAUSED = 2 };   /* gc_parker.done */

@@ -91,7 +91,7 @@ int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock) {
         if (!PyErr_ExceptionMatches(PyExc_OverflowError))
             return -1;
         PyErr_Clear();
-        s = _PyLong_Sign(o) > 0 ? Py_HUGE_VAL : -Py_HUGE_VAL;
+        s = gc_long_sign(o) > 0 ? Py_HUGE_VAL : -Py_HUGE_VAL;
     }
     if (s != s) {
         PyErr_SetString(PyExc_ValueError, "timeout must not be NaN");

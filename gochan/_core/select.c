@@ -195,7 +195,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
         Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
         for (Py_ssize_t k = 0; k < nkw; k++) {
             PyObject *name = PyTuple_GET_ITEM(kwnames, k);
-            if (!_PyUnicode_EqualToASCIIString(name, "timeout")) {
+            if (!gc_is_str(name, "timeout")) {
                 PyErr_Format(PyExc_TypeError, "select() got an unexpected keyword argument %R", name);
                 return NULL;
             }

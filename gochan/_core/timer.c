@@ -200,7 +200,7 @@ static int parse_duration(PyObject *o, double *s, int *forever) {
         if (!PyErr_ExceptionMatches(PyExc_OverflowError))
             return -1;
         PyErr_Clear();
-        d = _PyLong_Sign(o) > 0 ? Py_HUGE_VAL : -Py_HUGE_VAL;
+        d = gc_long_sign(o) > 0 ? Py_HUGE_VAL : -Py_HUGE_VAL;
     }
     if (isnan(d)) {
         PyErr_SetString(PyExc_ValueError, "duration must not be NaN");
