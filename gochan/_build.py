@@ -11,7 +11,7 @@ extension, because a cffi call releases and retakes the GIL on every call.
 import glob
 import os
 
-from cffi import FFI
+from cffi import FFI  # type: ignore[import-untyped]
 
 _here = os.path.dirname(os.path.abspath(__file__))
 _core = os.path.join(_here, "_core")

@@ -49,7 +49,7 @@ which would kill Go's signal loop with the program; here the relay must not
 die, so a channel found closed is stopped as if by ``stop(ch)`` (a
 ``RuntimeWarning`` says so), and the signal, if no other channel wants it,
 goes to the restored disposition.  Close a channel only after ``stop(ch)``.
-The same happens to a channel nothing can be sent to (a timer's channel).
+notify() refuses a timer's channel, which is receive-only.
 
 What signal.getsignal() reports
 -------------------------------
@@ -93,7 +93,7 @@ from types import FrameType
 from typing import Any, Callable, Dict, List, Optional, Set, Union
 
 from gochan import Chan, ClosedChannelError, nilchan
-from gochan._load import _ffi as ffi, _lib as lib
+from gochan._load import _ffi as ffi, _lib as lib, _native
 
 __all__ = ["notify", "stop", "ignore", "reset", "ignored", "RELAY"]
 
@@ -350,6 +350,8 @@ def notify(ch: Chan[Any], *sigs: int) -> None:
     if ch is nilchan:
         raise ValueError("gochan.signal.notify: using nilchan (nothing could ever "
                          "receive the signal)")
+    if _native.is_timer(ch):
+        raise TypeError("gochan.signal.notify: a timer's channel is receive-only")
     nums = _catchable(sigs, "notify")
     with _Critical():
         if _is_main():

@@ -381,18 +381,13 @@ def test_a_closed_sole_channel_hands_the_signal_to_the_previous_handler(usr1_cou
     assert signal.getsignal(USR1) is usr1_counter
 
 
-def test_a_timer_channel_is_dropped_at_its_first_delivery(usr1_counter):
+def test_a_timer_channel_is_refused_and_nothing_installed():
     from gochan import after
-    timer, witness = after(3600), Chan(1)
-    gs.notify(timer, USR1)
-    gs.notify(witness, USR1)
-    with pytest.warns(RuntimeWarning, match="cannot send a signal to .*TypeError"):
-        kill(USR1)
-        assert witness.recv(timeout=SOON) == USR1
-        wait_until(lambda: timer not in gs._by_chan, what="the timer channel to be dropped")
-    kill(USR1)
-    assert witness.recv(timeout=SOON) == USR1
-    gs.stop(witness)
+    timer = after(3600)
+    with pytest.raises(TypeError, match="timer's channel is receive-only"):
+        gs.notify(timer, USR1)
+    assert timer not in gs._by_chan
+    assert not installed(USR1)
 
 
 # ---- ignore / reset / ignored ----------------------------------------------------

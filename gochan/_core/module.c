@@ -33,7 +33,12 @@ static PyObject *parked_threads(PyObject *mod, PyObject *unused) {
     return PyLong_FromLong(__atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED));
 }
 
+static PyObject *is_timer(PyObject *mod, PyObject *ch) {
+    return PyBool_FromLong(GcChan_Check(ch) && ((gc_chan *)ch)->kind == GC_KIND_TIMER);
+}
+
 static PyMethodDef native_functions[] = {
+    {"is_timer", is_timer, METH_O, "is_timer(ch) -> bool: a timer's (receive-only) channel?"},
     {"select", (PyCFunction)(void (*)(void))gc_select, METH_FASTCALL | METH_KEYWORDS,
      "select(*cases, timeout=None)\n--\n\n"
      "Perform exactly one ready case (chosen at random among the ready ones),\n"
