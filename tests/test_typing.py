@@ -108,3 +108,10 @@ def test_package_ships_py_typed():
     assert os.path.isfile(os.path.join(ROOT, "gochan", "py.typed"))
     with open(os.path.join(ROOT, "pyproject.toml")) as f:
         assert "py.typed" in f.read()
+
+
+def test_package_is_mypy_strict_clean(tmp_path):
+    # pyproject.toml's [tool.mypy] (strict, files = gochan) applies.
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
