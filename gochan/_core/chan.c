@@ -182,94 +182,50 @@ PyObject *gc_take_result(gc_chan *c, gc_parker *res) {
 
 /* ---- blocking operations ----------------------------------------------- */
 
-/* Receives from c; *ok as in Go's `v, ok := <-c`.  NULL with an exception
-   (TimeoutError, KeyboardInterrupt...) means nothing was received. */
-static PyObject *chan_recv(gc_chan *c, PyObject *timeout, int *ok) {
+/* One send (v != NULL) or receive (v == NULL) on c, blocking as long as
+   `timeout` allows.  Returns 0 once it has happened: a receive's result is
+   in p; a send refused because c is closed has p->result GC_RES_CLOSED.
+   Returns -1 with an exception (TimeoutError, KeyboardInterrupt, ...) if
+   nothing happened. */
+static int chan_op(gc_chan *c, PyObject *v, PyObject *timeout, gc_parker *p) {
     double deadline;
     int nonblock;
     if (gc_parse_timeout(timeout, &deadline, &nonblock) < 0)
-        return NULL;
+        return -1;
     for (;;) {
-        gc_parker p;
-        gc_parker_init(&p);
+        gc_parker_init(p);
         gc_parker *wake = NULL;
         gc_sudog sg;
         int n = 0;
         if (c->kind != GC_KIND_NIL) {
+            int r;
             gc_lock_acquire(&c->lock);
-            if (gc_chan_tryrecv_locked(c, &p, &wake)) {
+            if (v) {
+                Py_INCREF(v);
+                r = gc_chan_trysend_locked(c, v, &wake);
+                if (r != 1)
+                    Py_DECREF(v);   /* never the last reference: the caller has one */
+            } else {
+                r = gc_chan_tryrecv_locked(c, p, &wake);
+            }
+            if (r != 0) {
                 gc_lock_release(&c->lock);
                 if (wake)
                     gc_wake(wake);
-                *ok = p.result == GC_RES_OK;
-                return gc_take_result(c, &p);
-            }
-            if (!nonblock) {
-                sg.p = &p;
-                sg.c = c;
-                sg.elem = NULL;
-                sg.caseidx = 0;
-                gc_waitq_push(&c->recvq, &sg);
-                n = 1;
-            }
-            gc_lock_release(&c->lock);
-        }
-        if (nonblock)
-            return gc_timeout_error();
-        switch (gc_park(&p, &sg, n, deadline)) {
-        case GC_PARK_WOKEN:
-            *ok = p.result == GC_RES_OK;
-            return gc_take_result(c, &p);
-        case GC_PARK_TIMEOUT:
-            return gc_timeout_error();
-        case GC_PARK_ERROR:
-            return NULL;
-        }   /* GC_PARK_RETRY: start over */
-    }
-}
-
-/* Sends v on c.  Returns 0 once delivered or buffered, -1 with an exception
-   (ClosedChannelError, TimeoutError, ...) and v not delivered. */
-static int chan_send(gc_chan *c, PyObject *v, PyObject *timeout) {
-    double deadline;
-    int nonblock;
-    if (c->kind == GC_KIND_TIMER) {
-        PyErr_SetString(PyExc_TypeError, "send on a receive-only timer channel");
-        return -1;
-    }
-    if (gc_parse_timeout(timeout, &deadline, &nonblock) < 0)
-        return -1;
-    for (;;) {
-        gc_parker p;
-        gc_parker_init(&p);
-        gc_parker *wake = NULL;
-        gc_sudog sg;
-        int n = 0;
-        if (c->kind != GC_KIND_NIL) {
-            gc_lock_acquire(&c->lock);
-            Py_INCREF(v);
-            int r = gc_chan_trysend_locked(c, v, &wake);
-            if (r == 1) {
-                gc_lock_release(&c->lock);
-                if (wake)
-                    gc_wake(wake);
+                if (r == -2) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                if (r == -1)
+                    p->result = GC_RES_CLOSED;
                 return 0;
             }
-            Py_DECREF(v);   /* never the last reference: the caller has one */
-            if (r < 0) {
-                gc_lock_release(&c->lock);
-                if (r == -2)
-                    PyErr_NoMemory();
-                else
-                    gc_closed_error("send on closed channel");
-                return -1;
-            }
             if (!nonblock) {
-                sg.p = &p;
+                sg.p = p;
                 sg.c = c;
                 sg.elem = v;
                 sg.caseidx = 0;
-                gc_waitq_push(&c->sendq, &sg);
+                gc_waitq_push(v ? &c->sendq : &c->recvq, &sg);
                 n = 1;
             }
             gc_lock_release(&c->lock);
@@ -278,20 +234,43 @@ static int chan_send(gc_chan *c, PyObject *v, PyObject *timeout) {
             gc_timeout_error();
             return -1;
         }
-        switch (gc_park(&p, &sg, n, deadline)) {
+        switch (gc_park(p, &sg, n, deadline)) {
         case GC_PARK_WOKEN:
-            if (p.result == GC_RES_CLOSED) {
-                gc_closed_error("send on closed channel");
-                return -1;
-            }
             return 0;
         case GC_PARK_TIMEOUT:
             gc_timeout_error();
             return -1;
         case GC_PARK_ERROR:
             return -1;
-        }
+        }   /* GC_PARK_RETRY: start over */
     }
+}
+
+/* Receives from c; *ok as in Go's `v, ok := <-c`.  NULL with an exception
+   means nothing was received. */
+static PyObject *chan_recv(gc_chan *c, PyObject *timeout, int *ok) {
+    gc_parker p;
+    if (chan_op(c, NULL, timeout, &p) < 0)
+        return NULL;
+    *ok = p.result == GC_RES_OK;
+    return gc_take_result(c, &p);
+}
+
+/* Sends v on c.  Returns 0 once delivered or buffered, -1 with an exception
+   (ClosedChannelError, TimeoutError, ...) and v not delivered. */
+static int chan_send(gc_chan *c, PyObject *v, PyObject *timeout) {
+    gc_parker p;
+    if (c->kind == GC_KIND_TIMER) {
+        PyErr_SetString(PyExc_TypeError, "send on a receive-only timer channel");
+        return -1;
+    }
+    if (chan_op(c, v, timeout, &p) < 0)
+        return -1;
+    if (p.result == GC_RES_CLOSED) {
+        gc_closed_error("send on closed channel");
+        return -1;
+    }
+    return 0;
 }
 
 /* close: mark closed, claim every waiter while locked, wake them after. */
