@@ -1,6 +1,11 @@
 """Normal, well-typed use of gochan: mypy --strict must accept this file, and
 it must also run (annotations are evaluated at run time)."""
-from typing import assert_type
+import sys
+
+if sys.version_info >= (3, 11):
+    from typing import assert_type
+else:  # mypy depends on typing_extensions, and these cases need mypy
+    from typing_extensions import assert_type
 
 from gochan import Chan, RecvChan, SendChan, WaitGroup, default, go, nilchan, select
 
