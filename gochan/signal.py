@@ -230,10 +230,14 @@ def _retable(n: int, py: _PyHandler) -> None:
 
 
 def _fix_stale() -> None:
-    """Main thread, lock held: apply table changes other threads left."""
+    """Main thread, lock held: apply table changes other threads left, unless
+    the entry no longer says RELAY (signal.signal() replaced it since: that
+    handler stays)."""
     for n in list(_stale):
         if n not in _by_sig:
-            _set_table(n, _stale.pop(n))
+            py = _stale.pop(n)
+            if _signal.getsignal(n) is RELAY:
+                _set_table(n, py)
 
 
 def _touch(n: int) -> None:

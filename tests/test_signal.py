@@ -243,6 +243,30 @@ def test_stop_from_another_thread_fixes_getsignal_soon():
                what="the main thread to put SIG_DFL back in CPython's table")
 
 
+def test_a_handler_set_after_a_stop_from_another_thread_is_kept():
+    # stop() in another thread leaves "SIG_DFL back in the table" to the main
+    # thread (at once via interrupt_main(n) from 3.10, at its next gochan.signal
+    # call on 3.9); a handler the main thread installs meanwhile owns the entry.
+    assert signal.getsignal(USR2) is signal.SIG_DFL
+    ch = Chan(1)
+    gs.notify(ch, USR2)
+    spawn(gs.stop, ch).result()
+    wait_until(lambda: USR2 not in gs._fixup, what="RELAY's table fix-up to run")
+    h = Counter()
+    signal.signal(USR2, h)
+    try:
+        c2 = Chan(1)
+        gs.notify(c2, USR2)
+        assert signal.getsignal(USR2) is gs.RELAY
+        gs.stop(c2)
+        assert signal.getsignal(USR2) is h
+        kill(USR2)
+        wait_until(lambda: h.n == 1, what="the kept handler to get SIGUSR2")
+        assert len(c2) == 0
+    finally:
+        signal.signal(USR2, signal.SIG_DFL)
+
+
 def test_stop_leaves_other_channels_and_signals_alone(usr1_counter, usr2_counter):
     a, b = Chan(4), Chan(4)
     gs.notify(a, USR1, USR2)
