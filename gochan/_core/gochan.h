@@ -98,11 +98,7 @@ static inline void gc_lock_release(gc_lock *l) {
     __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
-/* ---- portability (CPython 3.9+, public API only) ------------------------- */
-#if PY_VERSION_HEX < 0x030A0000
-static inline PyObject *gc_newref(PyObject *o) { Py_INCREF(o); return o; }
-#define Py_NewRef(o) gc_newref((PyObject *)(o))
-#endif
+/* ---- portability (CPython 3.10+, public API only) ------------------------ */
 /* 1 if the str s equals the ASCII string a. */
 static inline int gc_is_str(PyObject *s, const char *a) {
     return PyUnicode_Check(s) && PyUnicode_CompareWithASCIIString(s, a) == 0;
