@@ -223,10 +223,7 @@ def _retable(n: int, py: _PyHandler) -> None:
             # The kernel will not call CPython's handler (hence RELAY) for n
             # any more: ask the main thread to run RELAY once.
             _fixup.add(n)
-            try:
-                _interrupt_main(n)
-            except TypeError:       # Python < 3.10: SIGINT only; fixed later
-                _fixup.discard(n)
+            _interrupt_main(n)
 
 
 def _fix_stale() -> None:
