@@ -127,7 +127,7 @@ typedef struct gc_parker {
     int has_tval;
     struct gc_parker *pnext, *pprev;   /* list of parked operations (GIL) */
     struct gc_sudog *sg;  /* its waiters, for the fork purge */
-    unsigned gil_hint;    /* gc_gil_hint seen by a waker holding the GIL */
+    uint32_t gil_hint;    /* gc_gil_hint seen by a waker holding the GIL */
     int hint_valid;       /* 0: woken by the timer thread */
     int nsg;
 } gc_parker;

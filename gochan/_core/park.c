@@ -52,7 +52,8 @@
 
 #define GC_MAIN_SLICE 0.05   /* seconds between signal checks in the main thread */
 
-long gc_parked_threads;      /* threads inside gc_park (GIL) */
+long gc_parked_threads;      /* threads inside gc_park (written with the GIL,
+                                read anywhere: atomic) */
 static gc_parker *parked;    /* the list of parked operations (GIL) */
 static unsigned long main_ident;
 
@@ -109,7 +110,7 @@ int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock) {
 }
 
 /* Bumped (GIL held) each time a gochan thread releases the GIL to park. */
-static unsigned gc_gil_hint;
+static uint32_t gc_gil_hint;
 
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts) {
     return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
@@ -134,45 +135,52 @@ void gc_wake_nogil(gc_parker *p) {
     wake(p);
 }
 
-/* Waits until p->futex is 1 or `until` passes (< 0: no limit), without the
-   GIL.  Returns 1 if woken, 0 on timeout, -1 if a signal handler ran. */
-#define GC_SPIN 30e-6        /* seconds a parking thread may spin first */
-#define GC_SPIN_MAX_PARKED 16 /* beyond this many parked threads, no spinning */
-static int max_spinners;   /* CPUs - 1: a spinner must not take the GIL holder's CPU */
-static int spinners;       /* threads spinning now (atomic) */
+#define GC_SPIN 30e-6         /* seconds a parking thread may spin first */
+#define GC_HINT_SPIN 30e-6    /* seconds a woken thread may wait for the GIL hint */
+#define GC_SPIN_MAX_PARKED 16 /* beyond this many parked threads, neither spin */
+static int max_spinners;      /* CPUs - 1: a spinner must not take the GIL holder's CPU */
+static int spinners;          /* threads in spin_wait now (atomic) */
+static int hint_spinners;     /* threads in wait_gil_hint now (atomic) */
 
-/* Before sleeping, wait a few microseconds with the CPU: a partner on
-   another CPU often answers within that time, and then neither side pays
-   for a futex sleep and wake-up (tens of microseconds on some VMs).  At
-   most max_spinners threads spin at once.  Returns 1 if woken. */
-static __thread int spin_credit = 4;   /* recent spins that paid off (0..16) */
-static __thread unsigned spin_skips;
-
-static int spin_wait(gc_parker *p, double until) {
-    /* Spin only while spinning pays off for this thread (a ping-pong
-       partner); otherwise probe again once in 32 parks. */
-    if (spin_credit == 0 && (++spin_skips & 31) != 0)
-        return 0;
+/* Spins without the GIL while *word == value, until `end`, if one of the
+   max_spinners places counted in *slots is free.  Returns 1 if *word
+   changed. */
+static int spin_while(const uint32_t *word, uint32_t value, double end, int *slots) {
     if (__atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_SPIN_MAX_PARKED)
         return 0;   /* a long pipeline: the partner is unlikely to answer soon */
-    if (__atomic_add_fetch(&spinners, 1, __ATOMIC_RELAXED) > max_spinners) {
-        __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+    if (__atomic_add_fetch(slots, 1, __ATOMIC_RELAXED) > max_spinners) {
+        __atomic_sub_fetch(slots, 1, __ATOMIC_RELAXED);
         return 0;
     }
-    int woken = 0;
-    double end = gc_now() + GC_SPIN;
-    if (until >= 0 && until < end)
-        end = until;
+    int changed = 0;
     for (unsigned i = 1;; i++) {
-        if (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) == 1) {
-            woken = 1;
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) {
+            changed = 1;
             break;
         }
         gc_cpu_relax();
         if ((i & 31) == 0 && gc_now() > end)
             break;
     }
-    __atomic_sub_fetch(&spinners, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(slots, 1, __ATOMIC_RELAXED);
+    return changed;
+}
+
+static __thread int spin_credit = 4;   /* recent spins that paid off (0..16) */
+static __thread unsigned spin_skips;
+
+/* Before sleeping, wait a few microseconds with the CPU: a partner on
+   another CPU often answers within that time, and then neither side pays
+   for a futex sleep and wake-up.  Only while spinning pays off for this
+   thread (a ping-pong partner); otherwise it probes again once in 32
+   parks.  Returns 1 if woken. */
+static int spin_wait(gc_parker *p, double until) {
+    if (spin_credit == 0 && (++spin_skips & 31) != 0)
+        return 0;
+    double end = gc_now() + GC_SPIN;
+    if (until >= 0 && until < end)
+        end = until;
+    int woken = spin_while(&p->futex, 0, end, &spinners);
     if (woken)
         spin_credit = spin_credit < 16 ? spin_credit + 1 : 16;
     else
@@ -180,36 +188,20 @@ static int spin_wait(gc_parker *p, double until) {
     return woken;
 }
 
-#define GC_HINT_SPIN 30e-6   /* seconds a woken thread may wait for the GIL hint */
-static int hint_spinners;     /* threads waiting for the hint now (atomic) */
-
 /* After a wake-up by a thread that holds the GIL (p->gil_hint is the hint
    it saw), wait a few microseconds for that thread, or another gochan
    thread, to park and so release the GIL, before asking for the GIL: asking
    while it is held puts this thread to sleep in CPython's take_gil, and
-   the second sleep and wake-up cost as much as the first.  Not done when
-   many threads are parked (a long pipeline: the GIL is unlikely to come
-   here next), nor after close() or a timer woke the thread. */
+   the second sleep and wake-up cost as much as the first.  Not after
+   close() or a timer woke the thread. */
 static void wait_gil_hint(gc_parker *p) {
-    if (!p->hint_valid ||
-        __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_SPIN_MAX_PARKED)
-        return;
-    unsigned h0 = p->gil_hint;
-    if (__atomic_add_fetch(&hint_spinners, 1, __ATOMIC_RELAXED) > max_spinners) {
-        __atomic_sub_fetch(&hint_spinners, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    double end = gc_now() + GC_HINT_SPIN;
-    for (unsigned i = 1;; i++) {
-        if (__atomic_load_n(&gc_gil_hint, __ATOMIC_RELAXED) != h0)
-            break;
-        gc_cpu_relax();
-        if ((i & 31) == 0 && gc_now() > end)
-            break;
-    }
-    __atomic_sub_fetch(&hint_spinners, 1, __ATOMIC_RELAXED);
+    if (p->hint_valid)
+        spin_while(&gc_gil_hint, p->gil_hint, gc_now() + GC_HINT_SPIN, &hint_spinners);
 }
 
+/* Waits until p->futex is 1 or `until` passes (< 0: no limit), without the
+   GIL, spinning first if `spin`.  Returns 1 if woken, 0 on timeout, -1 if a
+   signal handler ran. */
 static int futex_sleep(gc_parker *p, double until, int spin) {
     if (spin && spin_wait(p, until))
         return 1;
@@ -269,7 +261,7 @@ static void list_parked(gc_parker *p, gc_sudog *sg, int n) {
     if (parked)
         parked->pprev = p;
     parked = p;
-    gc_parked_threads++;
+    __atomic_add_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
 }
 
 static void unlist_parked(gc_parker *p) {
@@ -279,7 +271,7 @@ static void unlist_parked(gc_parker *p) {
         parked = p->pnext;
     if (p->pnext)
         p->pnext->pprev = p->pprev;
-    gc_parked_threads--;
+    __atomic_sub_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
 }
 
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main);
