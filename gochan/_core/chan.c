@@ -64,6 +64,44 @@ gc_sudog *gc_waitq_take(gc_waitq *q) {
     return NULL;
 }
 
+/* ---- locking several channels (select, and park.c's resume) ------------ */
+
+static int cmp_chan(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)*(gc_chan *const *)a, y = (uintptr_t)*(gc_chan *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+int gc_lock_order(gc_chan **chans, int n) {
+    if (n <= 16) {      /* the usual select: insertion sort */
+        for (int k = 1; k < n; k++) {
+            gc_chan *x = chans[k];
+            int j = k - 1;
+            while (j >= 0 && (uintptr_t)chans[j] > (uintptr_t)x) {
+                chans[j + 1] = chans[j];
+                j--;
+            }
+            chans[j + 1] = x;
+        }
+    } else {
+        qsort(chans, n, sizeof(gc_chan *), cmp_chan);
+    }
+    int m = 0;
+    for (int k = 0; k < n; k++)
+        if (m == 0 || chans[m - 1] != chans[k])
+            chans[m++] = chans[k];
+    return m;
+}
+
+void gc_lock_all(gc_chan **chans, int m) {
+    for (int k = 0; k < m; k++)
+        gc_lock_acquire(&chans[k]->lock);
+}
+
+void gc_unlock_all(gc_chan **chans, int m) {
+    for (int k = m - 1; k >= 0; k--)
+        gc_lock_release(&chans[k]->lock);
+}
+
 /* ---- the ring buffer (c locked) ---------------------------------------- */
 
 /* Appends an owned reference; returns -1 if memory ran out. */

@@ -210,6 +210,12 @@ void gc_waitq_unlink(gc_waitq *q, gc_sudog *s);
    passing paused ones by; c locked. */
 gc_sudog *gc_waitq_take(gc_waitq *q);
 
+/* Sorts chans by address and drops duplicates (the order in which several
+   channels are locked); returns how many are left. */
+int gc_lock_order(gc_chan **chans, int n);
+void gc_lock_all(gc_chan **chans, int m);     /* in that order */
+void gc_unlock_all(gc_chan **chans, int m);
+
 /* Non-blocking halves of send and recv; c locked (see chan.c). */
 int gc_chan_trysend_locked(gc_chan *c, PyObject *owned, gc_parker **wake);
 int gc_chan_tryrecv_locked(gc_chan *c, gc_parker *res, gc_parker **wake);

@@ -283,11 +283,6 @@ int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
     return r;
 }
 
-static int cmp_chan(const void *a, const void *b) {
-    uintptr_t x = (uintptr_t)*(gc_chan *const *)a, y = (uintptr_t)*(gc_chan *const *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Is there a waiter in q that is not p's and that a partner could claim? */
 static int has_live(gc_waitq *q, gc_parker *p) {
     for (gc_sudog *s = q->first; s; s = s->next)
@@ -317,24 +312,19 @@ static int case_ready(gc_sudog *s) {
    caller takes its waiters off the queues and starts over). */
 static int resume(gc_parker *p, gc_sudog *sg, int n) {
     gc_chan *stack[16], **order = n <= 16 ? stack : malloc(n * sizeof(gc_chan *));
-    int ready = 0, m = 0;
+    int ready = 0;
     if (!order) {        /* no memory to sort: give up the place instead */
         __atomic_store_n(&p->done, GC_CLAIMED, __ATOMIC_RELEASE);
         return 0;
     }
     for (int i = 0; i < n; i++)
         order[i] = sg[i].c;
-    qsort(order, n, sizeof(gc_chan *), cmp_chan);
-    for (int i = 0; i < n; i++)
-        if (m == 0 || order[m - 1] != order[i])
-            order[m++] = order[i];
-    for (int i = 0; i < m; i++)
-        gc_lock_acquire(&order[i]->lock);
+    int m = gc_lock_order(order, n);
+    gc_lock_all(order, m);
     for (int i = 0; i < n && !ready; i++)
         ready = case_ready(&sg[i]);
     __atomic_store_n(&p->done, ready ? GC_CLAIMED : GC_FREE, __ATOMIC_RELEASE);
-    for (int i = m - 1; i >= 0; i--)
-        gc_lock_release(&order[i]->lock);
+    gc_unlock_all(order, m);
     if (order != stack)
         free(order);
     return !ready;

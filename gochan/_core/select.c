@@ -17,7 +17,6 @@
  */
 #include "gochan.h"
 
-#include <stdlib.h>
 #include <time.h>
 
 enum { CASE_RECV, CASE_RECV_OK, CASE_SEND, CASE_DEFAULT, CASE_NIL };
@@ -109,44 +108,11 @@ static int classify(PyObject *const *args, Py_ssize_t n, gc_case *cases, Py_ssiz
     return 0;
 }
 
-static int cmp_ptr(const void *a, const void *b) {
-    uintptr_t x = (uintptr_t)*(gc_chan *const *)a, y = (uintptr_t)*(gc_chan *const *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts the channels of the live cases by address and removes duplicates;
-   returns how many distinct channels there are. */
+/* The distinct channels of the live cases, in address order (lock order). */
 static int lock_order(gc_case *cases, const int *live, int nlive, gc_chan **order) {
     for (int k = 0; k < nlive; k++)
         order[k] = cases[live[k]].c;
-    if (nlive <= 16) {
-        for (int k = 1; k < nlive; k++) {
-            gc_chan *x = order[k];
-            int j = k - 1;
-            while (j >= 0 && (uintptr_t)order[j] > (uintptr_t)x) {
-                order[j + 1] = order[j];
-                j--;
-            }
-            order[j + 1] = x;
-        }
-    } else {
-        qsort(order, nlive, sizeof(gc_chan *), cmp_ptr);
-    }
-    int m = 0;
-    for (int k = 0; k < nlive; k++)
-        if (m == 0 || order[m - 1] != order[k])
-            order[m++] = order[k];
-    return m;
-}
-
-static void lock_all(gc_chan **order, int m) {
-    for (int k = 0; k < m; k++)
-        gc_lock_acquire(&order[k]->lock);
-}
-
-static void unlock_all(gc_chan **order, int m) {
-    for (int k = m - 1; k >= 0; k--)
-        gc_lock_release(&order[k]->lock);
+    return gc_lock_order(order, nlive);
 }
 
 /* (i, value) for a completed case; consumes nothing on error. */
@@ -247,7 +213,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
             nlive++;
         }
         int m = lock_order(cases, live, nlive, order);
-        lock_all(order, m);
+        gc_lock_all(order, m);
         gc_parker p;
         gc_parker_init(&p);
         gc_parker *wake = NULL;
@@ -268,7 +234,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
                 } else {
                     Py_DECREF(cs->elem);   /* the argument tuple keeps it alive */
                     if (r == -2) {
-                        unlock_all(order, m);
+                        gc_unlock_all(order, m);
                         PyErr_NoMemory();
                         goto out;
                     }
@@ -278,14 +244,14 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
             }
         }
         if (chosen >= 0) {
-            unlock_all(order, m);
+            gc_unlock_all(order, m);
             if (wake)
                 gc_wake(wake);
             ret = case_result(&cases[chosen], chosen, &p);
             goto out;
         }
         if (dflt >= 0 || nonblock) {
-            unlock_all(order, m);
+            gc_unlock_all(order, m);
             if (dflt >= 0)
                 ret = Py_BuildValue("(nO)", dflt, Py_None);
             else
@@ -302,15 +268,15 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
             sg[k].caseidx = i;
             gc_waitq_push(sg[k].elem ? &cases[i].c->sendq : &cases[i].c->recvq, &sg[k]);
         }
-        unlock_all(order, m);
+        gc_unlock_all(order, m);
         int r = gc_park(&p, sg, nlive, deadline);
         if (r == GC_PARK_WOKEN) {
             /* pass 3: take the losing cases' waiters off their queues */
-            lock_all(order, m);
+            gc_lock_all(order, m);
             for (int k = 0; k < nlive; k++)
                 if (sg[k].queued)
                     gc_waitq_unlink(sg[k].elem ? &sg[k].c->sendq : &sg[k].c->recvq, &sg[k]);
-            unlock_all(order, m);
+            gc_unlock_all(order, m);
             ret = case_result(&cases[p.fired], p.fired, &p);
             goto out;
         }
