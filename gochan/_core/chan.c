@@ -104,42 +104,38 @@ void gc_unlock_all(gc_chan **chans, int m) {
 
 /* ---- the ring buffer (c locked) ---------------------------------------- */
 
+/* Moves the values to a ring of nsize (a power of two >= count); returns -1
+   if memory ran out (the ring is unchanged). */
+static int ring_resize(gc_chan *c, Py_ssize_t nsize) {
+    PyObject **nring = malloc(nsize * sizeof(PyObject *));
+    if (!nring)
+        return -1;
+    for (Py_ssize_t i = 0; i < c->count; i++)
+        nring[i] = c->ring[(c->head + i) & (c->size - 1)];
+    free(c->ring);
+    c->ring = nring;
+    c->size = nsize;
+    c->head = 0;
+    return 0;
+}
+
 /* Appends an owned reference; returns -1 if memory ran out. */
 static int ring_push(gc_chan *c, PyObject *v) {
-    if (c->count == c->size) {
-        Py_ssize_t nsize = c->size ? c->size * 2 : 8;
-        PyObject **nring = malloc(nsize * sizeof(PyObject *));
-        if (!nring)
-            return -1;
-        for (Py_ssize_t i = 0; i < c->count; i++)
-            nring[i] = c->ring[(c->head + i) & (c->size - 1)];
-        free(c->ring);
-        c->ring = nring;
-        c->size = nsize;
-        c->head = 0;
-    }
+    if (c->count == c->size && ring_resize(c, c->size ? c->size * 2 : 8) < 0)
+        return -1;
     c->ring[(c->head + c->count) & (c->size - 1)] = v;
     c->count++;
     return 0;
 }
 
-/* Removes the oldest value (count > 0); shrinks a mostly empty ring. */
+/* Removes the oldest value (count > 0); shrinks a mostly empty ring (or
+   keeps the larger one if memory ran out). */
 static PyObject *ring_pop(gc_chan *c) {
     PyObject *v = c->ring[c->head];
     c->head = (c->head + 1) & (c->size - 1);
     c->count--;
-    if (c->size > 64 && c->count < c->size / 4) {
-        Py_ssize_t nsize = c->size / 2;
-        PyObject **nring = malloc(nsize * sizeof(PyObject *));
-        if (nring) {                 /* if not, keep the larger ring */
-            for (Py_ssize_t i = 0; i < c->count; i++)
-                nring[i] = c->ring[(c->head + i) & (c->size - 1)];
-            free(c->ring);
-            c->ring = nring;
-            c->size = nsize;
-            c->head = 0;
-        }
-    }
+    if (c->size > 64 && c->count < c->size / 4)
+        ring_resize(c, c->size / 2);
     return v;
 }
 
