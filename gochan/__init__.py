@@ -8,7 +8,7 @@ The core is C (built by cffi); this package is its typed face::
     ch.send(1)
     i, v = select(ch.recv, default)
 
-See API.md-level documentation in docs/.  ``import gochan.signal`` relays
+The documentation is in docs/.  ``import gochan.signal`` relays
 OS signals to channels.
 """
 from __future__ import annotations

@@ -675,3 +675,13 @@ def test_concurrent_close_exactly_one_wins():
         assert len(wins) == 1
         assert errs == ["close of closed channel"] * 3
 
+
+
+def test_truth_value_is_not_emptiness():
+    # A channel is a reference (Go's ch != nil), not a container: an empty
+    # channel is true; only nilchan is false.
+    from gochan import nilchan
+    empty = Chan(3)
+    assert len(empty) == 0 and bool(empty) is True
+    assert bool(Chan()) is True
+    assert bool(nilchan) is False
