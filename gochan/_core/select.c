@@ -115,7 +115,21 @@ static int lock_order(gc_case *cases, const int *live, int nlive, gc_chan **orde
     return gc_lock_order(order, nlive);
 }
 
-/* (i, value) for a completed case; consumes nothing on error. */
+/* The tuple (i, v); steals v (also on error). */
+static PyObject *pair(Py_ssize_t i, PyObject *v) {
+    PyObject *idx = PyLong_FromSsize_t(i);
+    PyObject *t = idx ? PyTuple_New(2) : NULL;
+    if (!t) {
+        Py_XDECREF(idx);
+        Py_DECREF(v);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(t, 0, idx);
+    PyTuple_SET_ITEM(t, 1, v);
+    return t;
+}
+
+/* (i, value) for a completed case. */
 static PyObject *case_result(gc_case *cs, Py_ssize_t i, gc_parker *res) {
     PyObject *v;
     if (cs->kind == CASE_SEND) {
@@ -137,20 +151,7 @@ static PyObject *case_result(gc_case *cs, Py_ssize_t i, gc_parker *res) {
         if (!v)
             return NULL;
     }
-    PyObject *idx = PyLong_FromSsize_t(i);
-    if (!idx) {
-        Py_DECREF(v);
-        return NULL;
-    }
-    PyObject *t = PyTuple_New(2);
-    if (!t) {
-        Py_DECREF(idx);
-        Py_DECREF(v);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(t, 0, idx);
-    PyTuple_SET_ITEM(t, 1, v);
-    return t;
+    return pair(i, v);
 }
 
 #define STACK_CASES 16
@@ -253,7 +254,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
         if (dflt >= 0 || nonblock) {
             gc_unlock_all(order, m);
             if (dflt >= 0)
-                ret = Py_BuildValue("(nO)", dflt, Py_None);
+                ret = pair(dflt, Py_NewRef(Py_None));
             else
                 gc_timeout_error();
             goto out;
