@@ -5,7 +5,8 @@
 
 prints one JSON document on stdout: the samples of every repeat (its figures,
 wall and CPU seconds), or with ``--env`` the versions of the libraries that
-import. Anything a library prints goes to stderr, so stdout stays parseable.
+import and of the Go toolchain. Anything a library prints goes to stderr, so
+stdout stays parseable.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import sys
 import time
 from typing import Any, Optional
 
-from ._libs import GOCHAN, LIBRARIES, PYGOLANG, load
+from . import _golang
+from ._libs import GO, GOCHAN, LIBRARIES, PY_LIBRARIES, PYGOLANG, load
 from ._registry import MODES, Budget, all_scenarios
 
 
@@ -46,6 +48,9 @@ def library_versions() -> dict[str, dict[str, Optional[str]]]:
     """For each library: its version, or why it does not import."""
     out: dict[str, dict[str, Optional[str]]] = {}
     for label in LIBRARIES:
+        if label == GO:  # not imported: run as a Go program, if a toolchain is on PATH
+            out[label] = _golang.probe()
+            continue
         try:
             if label == GOCHAN:
                 import gochan
@@ -65,7 +70,7 @@ def library_versions() -> dict[str, dict[str, Optional[str]]]:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gochan.bench._cell", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("scenario", nargs="?")
-    parser.add_argument("library", nargs="?", choices=LIBRARIES)
+    parser.add_argument("library", nargs="?", choices=PY_LIBRARIES)
     parser.add_argument("--mode", choices=MODES, default="full")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-warmup", action="store_true")

@@ -23,7 +23,8 @@ def _epilog() -> str:
         "",
         f"Each cell (scenario x library) runs in a fresh process and repeats at least {MIN_REPEATS} times;",
         f"the table shows the median and the spread, {SPREAD}. Peers: queue.Queue and",
-        "queue.SimpleQueue always, pygolang when `import golang` works.",
+        "queue.SimpleQueue always, pygolang when `import golang` works, and go (the same",
+        "scenarios on Go's own channels, gochan/bench/go/main.go) when `go` is on PATH.",
     ]
     return "\n".join(lines)
 
@@ -31,7 +32,7 @@ def _epilog() -> str:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m gochan.bench",
-        description="Benchmark gochan against queue.Queue, queue.SimpleQueue and pygolang; print one table.",
+        description="Benchmark gochan against queue.Queue, queue.SimpleQueue, pygolang and Go; print one table.",
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """The libraries a scenario runs on, each behind one small face.
 
-Two families:
+Two families, plus a reference:
 
 * Go-style channel libraries (gochan, pygolang) get a :class:`GoLib`: a
   channel constructor, ``select``/``default``, ``go``, ``after`` and a signal
@@ -8,6 +8,8 @@ Two families:
 * The standard library's queues (``queue.Queue``, ``queue.SimpleQueue``) get
   a :class:`QueueLib`; scenarios emulate what a queue lacks (close, select)
   only where the emulation is natural, and say how in their notes.
+* ``go`` is Go itself: the scenarios translated into one Go program, run as
+  an external program rather than through a Python face (see ``_golang``).
 
 Nothing here imports gochan or pygolang at module level: :func:`load` does,
 inside the cell subprocess that measures them.
@@ -26,9 +28,12 @@ GOCHAN = "gochan"
 QUEUE = "queue.Queue"
 SIMPLE_QUEUE = "queue.SimpleQueue"
 PYGOLANG = "pygolang"
+GO = "go"
 
-#: Every library, in table order (gochan first, peers after).
-LIBRARIES: tuple[str, ...] = (GOCHAN, QUEUE, SIMPLE_QUEUE, PYGOLANG)
+#: Every library, in table order (gochan first, peers after, Go's own channels last).
+LIBRARIES: tuple[str, ...] = (GOCHAN, QUEUE, SIMPLE_QUEUE, PYGOLANG, GO)
+#: The libraries measured from Python through a face (all but Go).
+PY_LIBRARIES: tuple[str, ...] = (GOCHAN, QUEUE, SIMPLE_QUEUE, PYGOLANG)
 #: The Go-style libraries and the queue peers.
 GO_LIBS: tuple[str, ...] = (GOCHAN, PYGOLANG)
 QUEUES: tuple[str, ...] = (QUEUE, SIMPLE_QUEUE)
@@ -86,6 +91,8 @@ def load(label: str) -> Lib:
         return QueueLib(QUEUE, queue.Queue, True, lambda q: len(q.not_empty._waiters))
     if label == SIMPLE_QUEUE:
         return QueueLib(SIMPLE_QUEUE, lambda _maxsize: queue.SimpleQueue(), False, lambda q: None)
+    if label == GO:
+        raise ValueError("go has no Python face: its scenarios run as a Go program (see gochan.bench._golang)")
     raise ValueError(f"unknown library {label!r}; known: {', '.join(LIBRARIES)}")
 
 

@@ -6,7 +6,9 @@ attaches one implementation per library family with
 the library's face (see ``_libs``) and a :class:`Budget`, and returns its
 figure (a float) or, for a scenario with several figures, a dict keyed like
 :attr:`Scenario.metrics`. A library with no implementation is "n/a", with
-the reason given by :meth:`Scenario.not_applicable`.
+the reason given by :meth:`Scenario.not_applicable`. A library that runs
+outside Python (the Go reference column) is recorded with
+:meth:`Scenario.implement_externally` instead.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class Scenario:
     impls: dict[str, Impl] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     """Per library: how the scenario is emulated, or why it is n/a."""
+    external: set[str] = field(default_factory=set)
+    """Libraries that run this scenario as an external program, not through a Python face (``_golang``)."""
 
     def implement(self, libraries: tuple[str, ...], note: str = "") -> Callable[[F], F]:
         """Decorator: fn implements this scenario for each of ``libraries``."""
@@ -73,6 +77,19 @@ class Scenario:
             return fn
 
         return register
+
+    def implement_externally(self, libraries: tuple[str, ...], note: str = "") -> None:
+        """Record that an external program runs this scenario for ``libraries`` (idempotent)."""
+        for label in libraries:
+            if label in self.impls:
+                raise ValueError(f"{self.name}: {label} has a Python implementation")
+            self.external.add(label)
+            if note:
+                self.notes[label] = note
+
+    def runs_on(self, label: str) -> bool:
+        """Whether the scenario has an implementation for library ``label``."""
+        return label in self.impls or label in self.external
 
     def not_applicable(self, libraries: tuple[str, ...], reason: str) -> None:
         """Record why ``libraries`` have no equivalent of this scenario."""
@@ -122,5 +139,7 @@ def all_scenarios() -> dict[str, Scenario]:
     from . import _select  # noqa: F401
     from . import _timers  # noqa: F401
     from . import _signals  # noqa: F401
+    from . import _golang
 
+    _golang.attach(SCENARIOS)
     return SCENARIOS

@@ -24,7 +24,8 @@ import sys
 import time
 from typing import Any, Callable, Optional
 
-from ._libs import LIBRARIES
+from ._golang import BuildFailed, Program
+from ._libs import GO, LIBRARIES
 from ._registry import Scenario, all_scenarios
 
 SPREAD = "(max - min) / median of the repeats"
@@ -37,7 +38,11 @@ class CellFailed(RuntimeError):
 
 def _python(*args: str, timeout: float) -> Any:
     """Run ``python -m gochan.bench._cell ARGS`` and return its JSON output."""
-    cmd = [sys.executable, "-m", "gochan.bench._cell", *args]
+    return _json_output([sys.executable, "-m", "gochan.bench._cell", *args], timeout)
+
+
+def _json_output(cmd: list[str], timeout: float) -> Any:
+    """Run a cell's process and return its JSON output."""
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -86,17 +91,32 @@ def _git_commit() -> Optional[str]:
     return out.stdout.strip() or None
 
 
-def _run_cell(sc: Scenario, library: str, mode: str, repeats: int) -> list[dict[str, Any]]:
+def _cell_command(sc: Scenario, library: str, mode: str, repeats: int, warmup: bool, go: Program) -> list[str]:
+    """The command line of a cell's process: the Go program for ``go``, else ``python -m gochan.bench._cell``."""
+    if library == GO:
+        try:
+            return go.command(sc.name, mode, repeats, warmup and sc.warmup)
+        except BuildFailed as e:
+            raise CellFailed(str(e)) from None
+    cmd = [sys.executable, "-m", "gochan.bench._cell", sc.name, library, "--mode", mode, "--repeats", str(repeats)]
+    return cmd if warmup else [*cmd, "--no-warmup"]
+
+
+def _run_cell(sc: Scenario, library: str, mode: str, repeats: int, go: Program) -> list[dict[str, Any]]:
     """The samples of one cell: one process doing every repeat, or one process per repeat."""
     timeout = CELL_TIMEOUT_S[mode]
-    base = [sc.name, library, "--mode", mode]
+    samples: list[dict[str, Any]] = []
     if not sc.fresh_process_per_repeat:
-        samples: list[dict[str, Any]] = _python(*base, "--repeats", str(repeats), timeout=timeout)
-        return samples
-    out = []
-    for _ in range(repeats):
-        out.extend(_python(*base, "--repeats", "1", "--no-warmup", timeout=timeout))
-    return out
+        samples = _json_output(_cell_command(sc, library, mode, repeats, True, go), timeout)
+    else:
+        for _ in range(repeats):
+            samples.extend(_json_output(_cell_command(sc, library, mode, 1, False, go), timeout))
+    try:  # the Go program's figures are checked here, the Python cells' also in the cell
+        for s in samples:
+            s["figures"] = sc.figures(s["figures"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CellFailed(f"bad samples: {e}") from None
+    return samples
 
 
 def _summarise(values: list[float]) -> tuple[float, Optional[float]]:
@@ -110,8 +130,9 @@ def run(
     mode: str,
     repeats: int,
     progress: Callable[[str], None] = lambda line: None,
+    libraries: tuple[str, ...] = LIBRARIES,
 ) -> dict[str, Any]:
-    """Run the scenarios ``names`` on every library; return the results document."""
+    """Run the scenarios ``names`` on ``libraries`` (default: every library); return the results document."""
     scenarios = all_scenarios()
     env = environment()
     available = {label: env["libraries"].get(label, {}) for label in LIBRARIES}
@@ -125,18 +146,21 @@ def run(
             "isolation": "each cell (scenario x library) runs in a fresh process; memory scenarios run each repeat in its own process",
             "cpu_wall": "wall_s and cpu_s: median seconds of one repeat, wall clock and process CPU time",
             "ratio": "gochan / peer: below 1 means gochan is faster or smaller",
+            "go": "the same scenarios as one Go program (gochan/bench/go/main.go), built once per run with "
+            "`go build`; goroutines where Python uses threads",
         },
         "results": {},
     }
-    cells = [(scenarios[n], label) for n in names for label in LIBRARIES]
-    for k, (sc, label) in enumerate(cells, 1):
-        entries = _cell_entries(sc, label, available[label], mode, repeats, progress, f"[{k}/{len(cells)}]")
-        for metric in sc.metrics:
-            row = doc["results"].setdefault(
-                sc.row_name(metric),
-                {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit, "libraries": {}},
-            )
-            row["libraries"][label] = entries[metric.key]
+    cells = [(scenarios[n], label) for n in names for label in libraries]
+    with Program(progress) as go:
+        for k, (sc, label) in enumerate(cells, 1):
+            entries = _cell_entries(sc, label, available[label], mode, repeats, go, progress, f"[{k}/{len(cells)}]")
+            for metric in sc.metrics:
+                row = doc["results"].setdefault(
+                    sc.row_name(metric),
+                    {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit, "libraries": {}},
+                )
+                row["libraries"][label] = entries[metric.key]
     return doc
 
 
@@ -146,13 +170,14 @@ def _cell_entries(
     availability: dict[str, Any],
     mode: str,
     repeats: int,
+    go: Program,
     progress: Callable[[str], None],
     counter: str,
 ) -> dict[str, dict[str, Any]]:
     """The JSON entry of each figure of one cell, running the cell if it applies."""
     note = sc.notes.get(label)
     skip: Optional[str] = None
-    if label not in sc.impls:
+    if not sc.runs_on(label):
         skip = note or "no equivalent"
     elif availability.get("error") or not availability.get("version"):
         skip = f"not available: {availability.get('error') or 'not installed'}"
@@ -165,7 +190,7 @@ def _cell_entries(
     progress(f"{counter} {sc.name} on {label} ...")
     t0 = time.monotonic()
     try:
-        samples = _run_cell(sc, label, mode, repeats)
+        samples = _run_cell(sc, label, mode, repeats, go)
     except CellFailed as e:
         progress(f"{counter} {sc.name} on {label}: FAILED: {e}")
         return empty(note, error=str(e))
