@@ -6,24 +6,35 @@ These tests check the shape of the output, never the speed.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LABELS = {"gochan", "queue.Queue", "queue.SimpleQueue", "pygolang"}
+LABELS = {"gochan", "queue.Queue", "queue.SimpleQueue", "pygolang", "go"}
+#: Columns that are n/a (with a note) when their library or toolchain is absent.
+OPTIONAL = {"pygolang", "go"}
+needs_go = pytest.mark.skipif(
+    shutil.which("go") is None,
+    reason="no Go toolchain on PATH (e.g. apt-get install golang-go): the go column is n/a, "
+    "which test_go_column_is_na_without_go checks",
+)
 
 
-def bench(*args: str, timeout: float = 100) -> subprocess.CompletedProcess[str]:
+def bench(*args: str, timeout: float = 100, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gochan.bench", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
 
 
@@ -65,7 +76,7 @@ def test_json_has_environment_and_every_library(smoke: dict[str, Any]) -> None:
         assert {"median", "spread", "unit"} <= set(entry), label
         assert entry["unit"] == "ns/pair"
         assert "error" not in entry, (label, entry)
-        if label == "pygolang" and not env["libraries"]["pygolang"]["version"]:
+        if label in OPTIONAL and not env["libraries"][label]["version"]:
             assert entry["median"] is None and entry["note"]
             continue
         assert entry["median"] > 0
@@ -101,3 +112,70 @@ def test_checked_scenarios_pass_their_own_checks(smoke: dict[str, Any], scenario
     """prodcons verifies nothing is lost or duplicated, sieve verifies the primes: no cell errors."""
     for label, entry in smoke["results"][scenario]["libraries"].items():
         assert "error" not in entry, (label, entry)
+
+
+# ---------------------------------------------------------------- the go column
+
+
+def test_go_column_is_na_without_go(tmp_path: Path) -> None:
+    """With no `go` on PATH the table still has the go column, n/a with the reason."""
+    env = dict(os.environ, PATH=str(tmp_path))  # an empty folder: no go (nor anything else)
+    proc = bench("--smoke", "--scenario", "sieve", env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("scenario "))
+    assert header.split()[-2:] == ["go", "ratio"]
+    row = next(line for line in lines if line.startswith("sieve "))
+    cell = re.search(r"n/a \[(\d+)\]$", row)
+    assert cell, row
+    assert len(row) == len(header) - len("  ratio")  # the cell sits in the go column (right-aligned)
+    assert f"[{cell.group(1)}] not available: Go toolchain not found (no `go` on PATH)" in lines
+
+
+@pytest.fixture(scope="module")
+def go_binary(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from gochan.bench import _golang
+
+    return _golang.build(str(tmp_path_factory.mktemp("go")))
+
+
+@needs_go
+def test_go_program_has_the_scenarios_and_figures_python_expects(go_binary: str) -> None:
+    from gochan.bench import _golang
+    from gochan.bench._registry import all_scenarios
+
+    listed = json.loads(subprocess.run([go_binary, "-list"], capture_output=True, text=True, check=True).stdout)
+    scenarios = all_scenarios()
+    assert listed == {name: [m.key for m in scenarios[name].metrics] for name in _golang.SCENARIOS}
+
+
+@needs_go
+def test_go_timer_storm_arms_the_same_durations_as_python(go_binary: str) -> None:
+    """main.go ports CPython's Mersenne Twister so that both arm the same 1000 timers."""
+    from gochan.bench._timers import _storm_durations
+
+    out = subprocess.run([go_binary, "-storm-durations"], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == _storm_durations()
+
+
+@needs_go
+def test_go_column_smoke() -> None:
+    """Every scenario translated to Go runs at smoke size through the runner and yields median, spread, samples."""
+    from gochan.bench import _golang
+    from gochan.bench._runner import run
+
+    doc = run(list(_golang.SCENARIOS), "smoke", 5, libraries=("go",))
+    assert doc["environment"]["libraries"]["go"]["version"]
+    rows = doc["results"]
+    assert {row["scenario"] for row in rows.values()} == set(_golang.SCENARIOS)
+    for name, row in rows.items():
+        assert set(row["libraries"]) == {"go"}
+        entry = row["libraries"]["go"]
+        assert "error" not in entry, (name, entry)
+        assert entry["unit"] == row["unit"]
+        assert len(entry["samples"]) == 5
+        if name == "signal_idle_cpu":  # may round to 0 % (then spread is None: relative to 0)
+            assert entry["median"] >= 0
+        else:
+            assert entry["median"] > 0, (name, entry)
+            assert entry["spread"] >= 0, (name, entry)
