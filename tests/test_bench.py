@@ -120,16 +120,31 @@ def test_checked_scenarios_pass_their_own_checks(smoke: dict[str, Any], scenario
 def test_go_column_is_na_without_go(tmp_path: Path) -> None:
     """With no `go` on PATH the table still has the go column, n/a with the reason."""
     env = dict(os.environ, PATH=str(tmp_path))  # an empty folder: no go (nor anything else)
-    proc = bench("--smoke", "--scenario", "sieve", env=env)
+    proc = bench("--smoke", "--scenario", "select8_default", env=env)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     header = next(line for line in lines if line.startswith("scenario "))
     assert header.split()[-2:] == ["go", "ratio"]
-    row = next(line for line in lines if line.startswith("sieve "))
+    row = next(line for line in lines if line.startswith("select8_default "))
     cell = re.search(r"n/a \[(\d+)\]$", row)
     assert cell, row
     assert len(row) == len(header) - len("  ratio")  # the cell sits in the go column (right-aligned)
     assert f"[{cell.group(1)}] not available: Go toolchain not found (no `go` on PATH)" in lines
+
+
+def test_go_build_failure_is_an_error_cell_not_a_crash(tmp_path: Path) -> None:
+    """A `go` that cannot build the program: the go cells say why; the other columns are measured."""
+    fake = tmp_path / "go"
+    fake.write_text('#!/bin/sh\nif [ "$1" = env ]; then echo go1.99; exit 0; fi\necho "fake: cannot compile" >&2; exit 1\n')
+    fake.chmod(0o755)
+    proc = bench("--json", "--smoke", "--scenario", "select8_default", env=dict(os.environ, PATH=str(tmp_path)))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["environment"]["libraries"]["go"] == {"version": "1.99", "error": None}
+    entries = doc["results"]["select8_default"]["libraries"]
+    assert entries["go"]["median"] is None
+    assert entries["go"]["error"] == "go build: fake: cannot compile"
+    assert entries["gochan"]["median"] > 0
 
 
 @pytest.fixture(scope="module")
