@@ -77,6 +77,10 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#ifdef Py_GIL_DISABLED
+#error "gochan's core relies on the GIL (see the invariants above): free-threaded CPython is not supported yet"
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #define gc_cpu_relax() __builtin_ia32_pause()
 #elif defined(__aarch64__) || defined(__arm__)
