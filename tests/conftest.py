@@ -166,3 +166,21 @@ def no_stray_threads(request):
         time.sleep(0.01)
     if stray:
         pytest.fail("test left threads running: %r" % stray)
+
+
+@pytest.fixture(scope="module")
+def afterfunc_dispatcher():
+    """Start after_func's dispatcher thread once, before any test records its
+    threads, so that the leftover-thread check sees only the tests' own."""
+    from gochan import after_func
+    done = threading.Event()
+    after_func(0, done.set)
+    assert done.wait(SOON)
+    yield
+
+
+def no_value(ch, timeout=0):
+    """Assert that nothing (no stale value) is received from ``ch`` within ``timeout``."""
+    with pytest.raises(TimeoutError):
+        v = ch.recv(timeout=timeout)
+        pytest.fail("unexpected value %r received" % (v,))

@@ -141,20 +141,32 @@ def test_timeouts_never_lose_or_duplicate(n_producers, n_consumers, cap, items):
     _check(results, n_producers, items)
 
 
-@FEW
-@given(n_producers=st.integers(1, 3), n_consumers=st.integers(1, 3),
-       caps=st.tuples(st.integers(0, 4), st.integers(0, 4)), items=st.integers(0, 100))
-def test_select_pipelines_over_two_channels(n_producers, n_consumers, caps, items):
+def _select_pipeline(caps, n_producers, n_consumers, items, timeout, retry):
+    """Producers select-send each item to a or b, consumers select-receive
+    from both until both are closed; every select has `timeout`.  With
+    `retry`, a select that timed out (and so did nothing) is tried again;
+    without, a timeout is a failure.  Nothing may be lost or duplicated."""
     a, b = Chan(caps[0]), Chan(caps[1])
     wg = WaitGroup()
     wg.add(n_producers)
     errors = []
     results = [[] for _ in range(n_consumers)]
 
+    def patient(op, what):
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return op()
+            except TimeoutError:
+                if not retry:
+                    raise
+                assert time.monotonic() < deadline, what + " starved"
+
     def producer(p):
         try:
             for i in range(items):
-                select((a.send, (p, i)), (b.send, (p, i)), timeout=SOON)
+                patient(lambda: select((a.send, (p, i)), (b.send, (p, i)), timeout=timeout),
+                        "producer")
         except BaseException as e:
             errors.append(e)
         finally:
@@ -164,7 +176,8 @@ def test_select_pipelines_over_two_channels(n_producers, n_consumers, caps, item
         try:
             live = [a, b]
             while live:
-                idx, (v, ok) = select(*[ch.recv_ok for ch in live], timeout=SOON)
+                idx, (v, ok) = patient(
+                    lambda: select(*[ch.recv_ok for ch in live], timeout=timeout), "consumer")
                 if ok:
                     results[k].append(v)
                 else:
@@ -186,6 +199,13 @@ def test_select_pipelines_over_two_channels(n_producers, n_consumers, caps, item
     assert errors == []
     everything = collections.Counter(v for r in results for v in r)
     assert everything == collections.Counter((p, i) for p in range(n_producers) for i in range(items))
+
+
+@FEW
+@given(n_producers=st.integers(1, 3), n_consumers=st.integers(1, 3),
+       caps=st.tuples(st.integers(0, 4), st.integers(0, 4)), items=st.integers(0, 100))
+def test_select_pipelines_over_two_channels(n_producers, n_consumers, caps, items):
+    _select_pipeline(caps, n_producers, n_consumers, items, timeout=SOON, retry=False)
 
 
 @FEW
@@ -247,55 +267,4 @@ def test_close_wakes_everyone(n_receivers, n_senders, cap, n_selects):
        caps=st.tuples(st.integers(0, 2), st.integers(0, 2)), items=st.integers(0, 60))
 def test_select_timeouts_never_lose_or_duplicate(n_producers, n_consumers, caps, items):
     """Selects with tiny timeouts on both ends: a select that timed out did nothing."""
-    a, b = Chan(caps[0]), Chan(caps[1])
-    wg = WaitGroup()
-    wg.add(n_producers)
-    errors = []
-    results = [[] for _ in range(n_consumers)]
-
-    def producer(p):
-        try:
-            for i in range(items):
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        select((a.send, (p, i)), (b.send, (p, i)), timeout=0.0005)
-                        break
-                    except TimeoutError:
-                        assert time.monotonic() < deadline, "producer starved"
-        except BaseException as e:
-            errors.append(e)
-        finally:
-            wg.done()
-
-    def consumer(k):
-        try:
-            live = [a, b]
-            deadline = time.monotonic() + 60
-            while live:
-                try:
-                    idx, (v, ok) = select(*[ch.recv_ok for ch in live], timeout=0.0005)
-                except TimeoutError:
-                    assert time.monotonic() < deadline, "consumer starved"
-                    continue
-                if ok:
-                    results[k].append(v)
-                else:
-                    del live[idx]
-        except BaseException as e:
-            errors.append(e)
-
-    def closer():
-        try:
-            wg.wait(timeout=60)
-        finally:
-            a.close()
-            b.close()
-
-    ts = [go(producer, p) for p in range(n_producers)]
-    ts += [go(consumer, k) for k in range(n_consumers)]
-    ts.append(go(closer))
-    join_all(ts, timeout=90)
-    assert errors == []
-    everything = collections.Counter(v for r in results for v in r)
-    assert everything == collections.Counter((p, i) for p in range(n_producers) for i in range(items))
+    _select_pipeline(caps, n_producers, n_consumers, items, timeout=0.0005, retry=True)

@@ -21,26 +21,12 @@ import pytest
 
 from gochan import Chan, Ticker, Timer, after_func, default, select
 
-from conftest import SOON, join_all, spawn, wait_parked, wait_until
+from conftest import SOON, join_all, no_value, spawn, wait_parked, wait_until
 
-pytestmark = pytest.mark.no_leftover_goroutines
+pytestmark = [pytest.mark.no_leftover_goroutines, pytest.mark.usefixtures("afterfunc_dispatcher")]
 
 EPS = 1e-6
 LONG = 3600
-
-
-@pytest.fixture(scope="module", autouse=True)
-def afterfunc_dispatcher():
-    done = threading.Event()
-    after_func(0, done.set)
-    assert done.wait(SOON)
-    yield
-
-
-def no_value(ch, timeout=0):
-    with pytest.raises(TimeoutError):
-        v = ch.recv(timeout=timeout)
-        pytest.fail("stale value %r received" % (v,))
 
 
 def tiny(rnd):

@@ -23,9 +23,9 @@ from gochan import (Chan, RecvChan, Ticker, Timer, after, after_func, default,
                     nilchan, select, tick)
 from gochan import _native
 
-from conftest import SOON, join_all, spawn, wait_parked, wait_threads_parked, wait_until
+from conftest import SOON, join_all, no_value, spawn, wait_parked, wait_threads_parked, wait_until
 
-pytestmark = pytest.mark.no_leftover_goroutines
+pytestmark = [pytest.mark.no_leftover_goroutines, pytest.mark.usefixtures("afterfunc_dispatcher")]
 
 # Lateness bound for a timer's fire time (the issue promises p50 <= 0.3 ms).
 LATE = 1.0
@@ -33,23 +33,6 @@ LATE = 1.0
 EPS = 1e-6
 # A duration that never elapses during a test.
 LONG = 3600
-
-
-@pytest.fixture(scope="module", autouse=True)
-def afterfunc_dispatcher():
-    """Start after_func's dispatcher thread once, before any test records its
-    threads, so that the leftover-thread check sees only the tests' own."""
-    done = threading.Event()
-    after_func(0, done.set)
-    assert done.wait(SOON)
-    yield
-
-
-def no_value(ch, timeout=0):
-    """Assert that nothing is received from ``ch`` within ``timeout``."""
-    with pytest.raises(TimeoutError):
-        v = ch.recv(timeout=timeout)
-        pytest.fail("unexpected value %r received" % (v,))
 
 
 def os_threads():
