@@ -9,12 +9,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
+from conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"gochan", "queue.Queue", "queue.SimpleQueue", "pygolang", "go"}
@@ -68,6 +70,7 @@ def test_json_has_environment_and_every_library(smoke: dict[str, Any]) -> None:
     assert set(env["libraries"]) == LABELS
     assert env["libraries"]["gochan"]["version"], env["libraries"]["gochan"]
     assert smoke["method"]["repeats"] >= 5
+    assert env["load"] == 0  # no --load: recorded as 0
 
     row = smoke["results"]["buffered_same_thread"]
     assert row["unit"] == "ns/pair"
@@ -194,3 +197,185 @@ def test_go_column_smoke() -> None:
         else:
             assert entry["median"] > 0, (name, entry)
             assert entry["spread"] >= 0, (name, entry)
+
+
+# ---------------------------------------------------------------- --load
+
+
+def _proc_stat(pid: int) -> Optional[list[str]]:
+    """The fields of /proc/PID/stat after the command name (state first), or None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _children(parent: int, marker: str) -> list[int]:
+    """Live (not zombie) processes whose parent is ``parent`` and whose command line contains ``marker``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _proc_stat(int(entry))
+            if st and st[0] != "Z" and int(st[1]) == parent and marker in _cmdline(int(entry)):
+                out.append(int(entry))
+    return sorted(out)
+
+
+def _alive(pid: int) -> bool:
+    st = _proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def _cpu_ticks(pid: int) -> int:
+    st = _proc_stat(pid)
+    assert st is not None, f"process {pid} is gone"
+    return int(st[11]) + int(st[12])  # utime + stime (fields 14 and 15 of stat)
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="inspects processes through Linux's /proc")
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "1.5", "65", ""])
+def test_load_rejects_bad_counts(value: str) -> None:
+    proc = bench("--load", value, "--scenario", "select8_default")
+    assert proc.returncode == 2
+    assert "argument --load:" in proc.stderr and "processes" in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def _run_watching_cells(monkeypatch: pytest.MonkeyPatch, load: int, inside: Callable[[int], None]) -> tuple[dict[str, Any], set[int]]:
+    """Run two smoke cells with ``--load``; around each real cell, check the load processes.
+
+    ``inside(k)`` is called inside cell k (from 1), before it measures.
+    Returns the document and every load pid seen.
+    """
+    from gochan.bench import _load, _runner
+
+    real = _runner._run_cell
+    seen: set[int] = set()
+    count = [0]
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        pids = _children(os.getpid(), _load.MARKER)
+        assert len(pids) == load, f"cell {count[0]} started beside {pids}, not {load} load processes"
+        seen.update(pids)
+        inside(count[0])
+        result = real(*args, **kwargs)
+        assert _children(os.getpid(), _load.MARKER) == pids, "a load process died during the cell"
+        return result
+
+    monkeypatch.setattr(_runner, "_run_cell", watched)
+    doc = _runner.run(["select8_default"], "smoke", 5, libraries=("gochan", "queue.Queue", "go"), load=load)
+    # gochan and (when there is a toolchain) go ran; queue.Queue is n/a for select: no cell.
+    assert count[0] == (2 if shutil.which("go") else 1)
+    return doc, seen
+
+
+@needs_proc
+def test_load_processes_spin_beside_every_cell_and_are_gone_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gochan.bench import _load
+
+    def inside(k: int) -> None:
+        pids = _children(os.getpid(), _load.MARKER)
+        before = [_cpu_ticks(p) for p in pids]
+        # They are CPU-bound: each gains CPU time while the cell would run.
+        wait_until(lambda: all(_cpu_ticks(p) > t for p, t in zip(pids, before)), what="the load processes to use CPU")
+
+    doc, seen = _run_watching_cells(monkeypatch, 2, inside)
+    assert len(seen) == 2  # the same two processes beside every cell
+    assert doc["environment"]["load"] == 2
+    assert "2 CPU-bound" in doc["method"]["load"]
+    assert doc["results"]["select8_default"]["libraries"]["gochan"]["median"] > 0
+    assert not [p for p in seen if _alive(p)], "load processes outlived the run"
+
+
+@needs_proc
+def test_no_load_processes_with_load_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc, seen = _run_watching_cells(monkeypatch, 0, lambda k: None)
+    assert seen == set() and doc["environment"]["load"] == 0
+
+
+@needs_proc
+@pytest.mark.parametrize("exc", [RuntimeError("a cell crashed"), KeyboardInterrupt()])
+def test_load_processes_are_stopped_when_the_run_fails(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    from gochan.bench import _load
+
+    seen: list[int] = []
+
+    def inside(k: int) -> None:
+        seen.extend(_children(os.getpid(), _load.MARKER))
+        raise exc
+
+    with pytest.raises(type(exc)):
+        _run_watching_cells(monkeypatch, 3, inside)
+    assert len(seen) == 3
+    assert not [p for p in seen if _alive(p)], "load processes outlived the failed run"
+
+
+def _start_loaded_bench(load: int) -> tuple[subprocess.Popen[str], list[int]]:
+    """A --json bench run with --load that lasts long enough to be interrupted; returns it once a cell runs."""
+    from gochan.bench import _load
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gochan.bench", "--json", "--smoke", "--load", str(load), "--repeats", "5000", "--scenario", "timer_latency"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(_children(proc.pid, _load.MARKER)) == load, timeout=60, what="the load processes")
+        wait_until(lambda: _children(proc.pid, "gochan.bench._cell timer_latency"), timeout=60, what="a cell to run")
+        pids = _children(proc.pid, _load.MARKER)
+        assert len(pids) == load
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc, pids
+
+
+@needs_proc
+def test_ctrl_c_stops_the_load_processes_and_keeps_stdout_clean() -> None:
+    proc, pids = _start_loaded_bench(2)
+    proc.send_signal(signal.SIGINT)  # to the bench only, as if its own handler were the only one to see it
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert out == ""  # --json: no half document
+    # The bench reaped them before exiting: no process left, not even for the parent-watch to end.
+    assert not [p for p in pids if _alive(p)], "load processes outlived the interrupted run"
+
+
+@needs_proc
+def test_load_processes_end_by_themselves_if_the_bench_is_killed() -> None:
+    """SIGKILL skips every finally: each spinner sees its parent gone and exits."""
+    proc, pids = _start_loaded_bench(1)
+    proc.kill()
+    proc.communicate(timeout=60)
+    wait_until(lambda: not [p for p in pids if _alive(p)], timeout=30, what="orphaned load processes to exit")
+
+
+def test_table_header_and_json_record_the_load() -> None:
+    proc = bench("--smoke", "--load", "1", "--scenario", "select8_default")
+    assert proc.returncode == 0, proc.stderr
+    assert "every cell ran beside 1 CPU-bound process (--load 1)" in proc.stdout.splitlines()[1]
+    proc = bench("--smoke", "--scenario", "select8_default")
+    assert proc.returncode == 0, proc.stderr
+    assert "every cell ran with no added load (--load 0)" in proc.stdout.splitlines()[1]
+    proc = bench("--smoke", "--json", "--load", "2", "--scenario", "select8_default")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["environment"]["load"] == 2

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Optional
 
+from ._load import MAX_LOAD, LoadFailed, parse_load
 from ._registry import all_scenarios
 from ._runner import SPREAD, run
 from ._table import render
@@ -49,9 +50,24 @@ def _parser() -> argparse.ArgumentParser:
         "--repeats", type=int, default=MIN_REPEATS, help=f"repeats per cell (at least {MIN_REPEATS}; default {MIN_REPEATS})"
     )
     p.add_argument("--save", metavar="PATH", help="also write the JSON document to PATH")
+    p.add_argument(
+        "--load",
+        type=_load_count,
+        default=0,
+        metavar="N",
+        help=f"run every cell beside N CPU-bound processes (`while True: pass`) that the bench starts and stops "
+        f"(0 to {MAX_LOAD}; default 0); the table header and the JSON record N",
+    )
     # Tiny sizes, for the test suite: checks the plumbing, not the speed.
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+def _load_count(text: str) -> int:
+    try:
+        return parse_load(text)
+    except ValueError as e:  # argparse reports it as "argument --load: <message>"
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _selected(parser: argparse.ArgumentParser, requested: Optional[list[str]]) -> list[str]:
@@ -83,7 +99,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    doc = run(names, mode, args.repeats, progress)
+    try:
+        doc = run(names, mode, args.repeats, progress, load=args.load)
+    except LoadFailed as e:
+        progress(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:  # the load processes and the running cell are gone by now
+        progress("interrupted")
+        return 130
     if args.save:
         with open(args.save, "w") as f:
             json.dump(doc, f, indent=1)

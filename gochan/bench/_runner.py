@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 
 from ._golang import BuildFailed, Program
 from ._libs import GO, LIBRARIES
+from ._load import Load
 from ._registry import Scenario, all_scenarios
 
 SPREAD = "(max - min) / median of the repeats"
@@ -131,10 +132,17 @@ def run(
     repeats: int,
     progress: Callable[[str], None] = lambda line: None,
     libraries: tuple[str, ...] = LIBRARIES,
+    load: int = 0,
 ) -> dict[str, Any]:
-    """Run the scenarios ``names`` on ``libraries`` (default: every library); return the results document."""
+    """Run the scenarios ``names`` on ``libraries`` (default: every library); return the results document.
+
+    With ``load`` > 0, every cell runs beside that many CPU-bound processes
+    (see ``_load``), started after the environment is probed and stopped
+    when the run ends, however it ends.
+    """
     scenarios = all_scenarios()
     env = environment()
+    env["load"] = load
     available = {label: env["libraries"].get(label, {}) for label in LIBRARIES}
     doc: dict[str, Any] = {
         "environment": env,
@@ -146,21 +154,29 @@ def run(
             "isolation": "each cell (scenario x library) runs in a fresh process; memory scenarios run each repeat in its own process",
             "cpu_wall": "wall_s and cpu_s: median seconds of one repeat, wall clock and process CPU time",
             "ratio": "gochan / peer: below 1 means gochan is faster or smaller",
+            "load": "no added load"
+            if load == 0
+            else f"each cell ran beside {load} CPU-bound process(es) (`while True: pass`), started by the bench, "
+            "checked before every cell, stopped at the end",
             "go": "the same scenarios as one Go program (gochan/bench/go/main.go), built once per run with "
             "`go build`; goroutines where Python uses threads",
         },
         "results": {},
     }
     cells = [(scenarios[n], label) for n in names for label in libraries]
-    with Program(progress) as go:
+    if load:
+        progress(f"starting the load: {load} CPU-bound process(es) ...")
+    with Load(load) as busy, Program(progress) as go:
         for k, (sc, label) in enumerate(cells, 1):
-            entries = _cell_entries(sc, label, available[label], mode, repeats, go, progress, f"[{k}/{len(cells)}]")
+            entries = _cell_entries(sc, label, available[label], mode, repeats, go, busy, progress, f"[{k}/{len(cells)}]")
             for metric in sc.metrics:
                 row = doc["results"].setdefault(
                     sc.row_name(metric),
                     {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit, "libraries": {}},
                 )
                 row["libraries"][label] = entries[metric.key]
+        if busy.restarts:
+            env["load_restarts"] = busy.restarts
     return doc
 
 
@@ -171,6 +187,7 @@ def _cell_entries(
     mode: str,
     repeats: int,
     go: Program,
+    busy: Load,
     progress: Callable[[str], None],
     counter: str,
 ) -> dict[str, dict[str, Any]]:
@@ -187,6 +204,7 @@ def _cell_entries(
 
     if skip:
         return empty(skip)
+    busy.check()  # every load process is spinning as the cell starts
     progress(f"{counter} {sc.name} on {label} ...")
     t0 = time.monotonic()
     try:
