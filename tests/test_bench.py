@@ -55,12 +55,39 @@ def test_unknown_scenario_is_rejected() -> None:
 
 
 @pytest.fixture(scope="module")
-def smoke() -> dict[str, Any]:
+def smoke_run() -> subprocess.CompletedProcess[str]:
     """One --json run at smoke size over a few scenarios, shared by the tests below."""
     proc = bench("--json", "--smoke", "--scenario", "buffered_same_thread", "--scenario=select8_default,timer_latency,prodcons_4x4,sieve")
     assert proc.returncode == 0, proc.stderr
-    doc: dict[str, Any] = json.loads(proc.stdout)  # only JSON on stdout
+    return proc
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_run: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(smoke_run.stdout)  # only JSON on stdout
     return doc
+
+
+def test_progress_counts_every_cell_that_runs_without_skipping(
+    smoke_run: subprocess.CompletedProcess[str], smoke: dict[str, Any]
+) -> None:
+    """[k/n] on stderr: k goes 1..n with no gap (n/a cells are not counted), n = the cells measured."""
+    measured = {
+        (row["scenario"], label)
+        for row in smoke["results"].values()
+        for label, entry in row["libraries"].items()
+        if entry["median"] is not None or entry.get("error")
+    }
+    starts = re.findall(r"^\[(\d+)/(\d+)\] (\S+) on (\S+) \.\.\.$", smoke_run.stderr, re.M)
+    ends = re.findall(r"^\[(\d+)/(\d+)\] (\S+) on (\S+): [\d.]+ s$", smoke_run.stderr, re.M)
+    assert [int(k) for k, _, _, _ in starts] == list(range(1, len(measured) + 1)), smoke_run.stderr
+    assert {int(n) for _, n, _, _ in starts} == {len(measured)}
+    assert {(sc, label) for _, _, sc, label in starts} == measured
+    assert ends == starts  # each cell that started reports its time under the same number
+    assert f"{len(measured)} cells to run" in smoke_run.stderr
+    # select8_default has n/a cells (queues), so a count of every cell would differ.
+    every_cell = {(row["scenario"], label) for row in smoke["results"].values() for label in row["libraries"]}
+    assert measured < every_cell
 
 
 def test_json_has_environment_and_every_library(smoke: dict[str, Any]) -> None:

@@ -164,11 +164,19 @@ def run(
         "results": {},
     }
     cells = [(scenarios[n], label) for n in names for label in libraries]
+    # Number only the cells that will run: n/a cells (no equivalent, library
+    # not installed) print nothing, and counting them made the progress jump.
+    runnable = [c for c in cells if _skip_reason(c[0], c[1], available[c[1]]) is None]
+    progress(f"{len(runnable)} cells to run ({len(cells) - len(runnable)} n/a)")
     if load:
         progress(f"starting the load: {load} CPU-bound process(es) ...")
     with Load(load) as busy, Program(progress) as go:
-        for k, (sc, label) in enumerate(cells, 1):
-            entries = _cell_entries(sc, label, available[label], mode, repeats, go, busy, progress, f"[{k}/{len(cells)}]")
+        k = 0
+        for sc, label in cells:
+            runs = _skip_reason(sc, label, available[label]) is None
+            k += runs
+            counter = f"[{k}/{len(runnable)}]" if runs else ""
+            entries = _cell_entries(sc, label, available[label], mode, repeats, go, busy, progress, counter)
             for metric in sc.metrics:
                 row = doc["results"].setdefault(
                     sc.row_name(metric),
@@ -178,6 +186,15 @@ def run(
         if busy.restarts:
             env["load_restarts"] = busy.restarts
     return doc
+
+
+def _skip_reason(sc: Scenario, label: str, availability: dict[str, Any]) -> Optional[str]:
+    """Why the cell is n/a without running (no equivalent, library not available), or None if it runs."""
+    if not sc.runs_on(label):
+        return sc.notes.get(label) or "no equivalent"
+    if availability.get("error") or not availability.get("version"):
+        return f"not available: {availability.get('error') or 'not installed'}"
+    return None
 
 
 def _cell_entries(
@@ -193,11 +210,7 @@ def _cell_entries(
 ) -> dict[str, dict[str, Any]]:
     """The JSON entry of each figure of one cell, running the cell if it applies."""
     note = sc.notes.get(label)
-    skip: Optional[str] = None
-    if not sc.runs_on(label):
-        skip = note or "no equivalent"
-    elif availability.get("error") or not availability.get("version"):
-        skip = f"not available: {availability.get('error') or 'not installed'}"
+    skip = _skip_reason(sc, label, availability)
 
     def empty(why: Optional[str], **extra: Any) -> dict[str, dict[str, Any]]:
         return {m.key: {"median": None, "spread": None, "unit": m.unit, "note": why, **extra} for m in sc.metrics}
