@@ -144,6 +144,65 @@ def test_checked_scenarios_pass_their_own_checks(smoke: dict[str, Any], scenario
         assert "error" not in entry, (label, entry)
 
 
+# ---------------------------------------------------------------- scaling scenarios
+
+SCALES = {
+    "scale_threads": ("producer/consumer pairs", [1, 2, 4, 8, 16, 32, 64], [""], "ns/item"),
+    "scale_select": ("channels in the select", [1, 4, 16, 64, 256, 1024], [""], "us/round"),
+    "scale_timers": ("pending timers", [10, 100, 1000, 10_000, 100_000], ["arm", "p50"], None),
+}
+
+
+@pytest.fixture(scope="module")
+def scale_doc() -> dict[str, Any]:
+    """The three scaling scenarios at smoke size on gochan and the queues (the go column is tested below)."""
+    from gochan.bench._runner import run
+
+    return run(list(SCALES), "smoke", 5, libraries=("gochan", "queue.Queue", "queue.SimpleQueue"))
+
+
+def test_scale_rows_cover_every_size_in_order(scale_doc: dict[str, Any]) -> None:
+    expected = []
+    for name, (axis, sizes, families, _) in SCALES.items():
+        for fam in families:
+            expected += [f"{name}.{fam + '.' if fam else ''}n{n}" for n in sizes]
+    assert list(scale_doc["results"]) == expected
+    for row_name, row in scale_doc["results"].items():
+        axis, sizes, families, unit = SCALES[row["scenario"]]
+        assert row["axis"] == axis and row["size"] in sizes and row["figure"] in families, row_name
+        assert row["unit"] == (unit or {"arm": "us/timer", "p50": "ms"}[row["figure"]])
+        entry = row["libraries"]["gochan"]
+        assert "error" not in entry, (row_name, entry)
+        assert entry["median"] > 0 and len(entry["samples"]) == 5, (row_name, entry)
+
+
+def test_scale_threads_runs_on_the_queues_the_others_say_why_not(scale_doc: dict[str, Any]) -> None:
+    for label in ("queue.Queue", "queue.SimpleQueue"):
+        for n in SCALES["scale_threads"][1]:
+            entry = scale_doc["results"][f"scale_threads.n{n}"]["libraries"][label]
+            assert "error" not in entry and entry["median"] > 0, (label, n, entry)
+        assert "select" in scale_doc["results"]["scale_select.n1"]["libraries"][label]["note"]
+        assert "thread per timer" in scale_doc["results"]["scale_timers.arm.n10"]["libraries"][label]["note"]
+
+
+def test_scale_rows_can_be_selected_by_figure() -> None:
+    proc = bench("--help")
+    assert "scale_threads" in proc.stdout and "scale_select" in proc.stdout and "scale_timers" in proc.stdout
+    from gochan.bench import _cli
+
+    parser = _cli._parser()
+    assert _cli._selected(parser, ["scale_timers.arm.n100", "scale_select.n4"]) == ["scale_select", "scale_timers"]
+
+
+def test_scaling_scenarios_reject_bad_sizes() -> None:
+    from gochan.bench._registry import scaling
+
+    with pytest.raises(ValueError, match="sizes must be distinct and increasing"):
+        scaling("bad_scale", "x", "things", (4, 2), unit="ns")
+    with pytest.raises(ValueError, match="either unit or figures"):
+        scaling("bad_scale", "x", "things", (1, 2))
+
+
 # ---------------------------------------------------------------- the go column
 
 

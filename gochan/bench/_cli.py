@@ -18,7 +18,15 @@ MIN_REPEATS = 5
 def _epilog() -> str:
     lines = ["scenarios:"]
     for sc in all_scenarios().values():
-        units = ", ".join(f"{sc.row_name(m)} [{m.unit}]" for m in sc.metrics) if len(sc.metrics) > 1 else sc.metrics[0].unit
+        if sc.axis:  # a scaling scenario: one row per figure and size
+            sizes = sorted({m.size for m in sc.metrics if m.size is not None})
+            families = dict.fromkeys((m.family, m.unit) for m in sc.metrics)
+            per_size = ", ".join(f"{f} [{u}]" if f else u for f, u in families)
+            units = f"{per_size} at {', '.join(map(str, sizes))} {sc.axis}"
+        elif len(sc.metrics) > 1:
+            units = ", ".join(f"{sc.row_name(m)} [{m.unit}]" for m in sc.metrics)
+        else:
+            units = sc.metrics[0].unit
         lines.append(f"  {sc.name:<24} {sc.summary} ({units})")
     lines += [
         "",

@@ -8,7 +8,9 @@ The document (what ``--json`` prints) is::
                        "libraries": {LABEL: {"median", "spread", "unit", ...}}}}}
 
 ROW is the scenario name, or ``name.key`` for a scenario with several figures
-(``timer_latency.p50``). Every library appears in every row; where it did
+(``timer_latency.p50``). The rows of a scaling scenario (``scale_threads.n64``)
+also have ``axis`` (what the size counts), ``size`` and ``figure`` (''
+or, with several figures per size, ``arm``, ``p50``). Every library appears in every row; where it did
 not run, ``median`` and ``spread`` are null and ``note`` says why.
 """
 
@@ -27,7 +29,7 @@ from typing import Any, Callable, Optional
 from ._golang import BuildFailed, Program
 from ._libs import GO, LIBRARIES
 from ._load import Load
-from ._registry import Scenario, all_scenarios
+from ._registry import Metric, Scenario, all_scenarios
 
 SPREAD = "(max - min) / median of the repeats"
 CELL_TIMEOUT_S = {"full": 900, "quick": 300, "smoke": 120}
@@ -178,14 +180,20 @@ def run(
             counter = f"[{k}/{len(runnable)}]" if runs else ""
             entries = _cell_entries(sc, label, available[label], mode, repeats, go, busy, progress, counter)
             for metric in sc.metrics:
-                row = doc["results"].setdefault(
-                    sc.row_name(metric),
-                    {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit, "libraries": {}},
-                )
+                row = doc["results"].setdefault(sc.row_name(metric), _row(sc, metric))
                 row["libraries"][label] = entries[metric.key]
         if busy.restarts:
             env["load_restarts"] = busy.restarts
     return doc
+
+
+def _row(sc: Scenario, metric: Metric) -> dict[str, Any]:
+    """A new row of the results: what it measures; ``axis``, ``size`` and ``figure`` for a scaling scenario's."""
+    row: dict[str, Any] = {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit}
+    if metric.size is not None:
+        row.update(axis=sc.axis, size=metric.size, figure=metric.family)
+    row["libraries"] = {}
+    return row
 
 
 def _skip_reason(sc: Scenario, label: str, availability: dict[str, Any]) -> Optional[str]:
