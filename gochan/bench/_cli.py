@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Optional
 
+from . import _plot
 from ._load import MAX_LOAD, LoadFailed, parse_load
 from ._registry import all_scenarios
 from ._runner import SPREAD, run
@@ -66,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run every cell beside N CPU-bound processes (`while True: pass`) that the bench starts and stops "
         f"(0 to {MAX_LOAD}; default 0); the table header and the JSON record N",
     )
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write charts into DIR (created if need be), as PNG and SVG: ratios.* (gochan / each peer, "
+        "per scenario) and one scale_*.* per scaling scenario; needs matplotlib: " + _plot.INSTALL_HINT,
+    )
+    p.add_argument(
+        "--from",
+        dest="from_path",
+        metavar="PATH",
+        help="measure nothing: take the results from PATH (a file written by --save or --json) and print "
+        "its table, or its JSON with --json, or plot it with --plot",
+    )
     # Tiny sizes, for the test suite: checks the plumbing, not the speed.
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -94,7 +108,7 @@ def _selected(parser: argparse.ArgumentParser, requested: Optional[list[str]]) -
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the benchmarks; print the table (or JSON). Progress goes to stderr."""
+    """Run the benchmarks (or read a saved run); print the table (or JSON); plot it. Progress goes to stderr."""
     parser = _parser()
     args = parser.parse_args(argv)
     names = _selected(parser, args.scenario)
@@ -103,18 +117,44 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.repeats < MIN_REPEATS:
         parser.error(f"--repeats must be at least {MIN_REPEATS}")
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if args.from_path is not None:
+        measuring = [
+            flag
+            for flag, given in (
+                ("--quick", args.quick),
+                ("--smoke", args.smoke),
+                ("--scenario", args.scenario),
+                ("--repeats", args.repeats != MIN_REPEATS),
+                ("--load", args.load),
+                ("--save", args.save),
+            )
+            if given
+        ]
+        if measuring:
+            parser.error(f"--from reads a saved run, so it measures nothing: drop {', '.join(measuring)}")
+    if args.plot is not None:
+        try:  # before measuring: a run of several minutes must not end in "no matplotlib"
+            _plot.require()
+        except _plot.PlotError as e:
+            parser.error(str(e))
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    try:
-        doc = run(names, mode, args.repeats, progress, load=args.load)
-    except LoadFailed as e:
-        progress(f"error: {e}")
-        return 1
-    except KeyboardInterrupt:  # the load processes and the running cell are gone by now
-        progress("interrupted")
-        return 130
+    if args.from_path is not None:
+        try:
+            doc = _plot.load(args.from_path)
+        except _plot.PlotError as e:
+            parser.error(f"--from: {e}")
+    else:
+        try:
+            doc = run(names, mode, args.repeats, progress, load=args.load)
+        except LoadFailed as e:
+            progress(f"error: {e}")
+            return 1
+        except KeyboardInterrupt:  # the load processes and the running cell are gone by now
+            progress("interrupted")
+            return 130
     if args.save:
         with open(args.save, "w") as f:
             json.dump(doc, f, indent=1)
@@ -122,6 +162,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.json:
         json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
-    else:
+    elif args.plot is None or args.from_path is None:  # --plot DIR --from PATH: only the charts
         sys.stdout.write(render(doc))
+    if args.plot is not None:
+        try:
+            written = _plot.plot(doc, args.plot)
+        except (_plot.PlotError, OSError) as e:
+            progress(f"error: --plot: {e}")
+            return 1
+        for path in written:
+            progress(f"wrote {path}")
     return 0

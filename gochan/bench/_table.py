@@ -36,6 +36,9 @@ class _Notes:
         return f" [{self.texts.index(text) + 1}]"
 
 
+_ABSENT: dict[str, Any] = {"median": None, "spread": None, "note": "not in this run"}
+
+
 def _cell(entry: dict[str, Any], notes: _Notes) -> str:
     if entry.get("error"):
         return "error" + notes.mark(f"error: {entry['error']}")
@@ -74,7 +77,8 @@ def render(doc: dict[str, Any]) -> str:
     notes = _Notes()
     rows = [header]
     for name, row in doc["results"].items():
-        entries = row["libraries"]
+        # A saved document (--from) may come from a run with fewer libraries.
+        entries = {label: row["libraries"].get(label) or _ABSENT for label in LIBRARIES}
         cells = [name, row["unit"], _cell(entries[GOCHAN], notes)]
         for p in peers:
             cells += [_cell(entries[p], notes), _ratio(entries[GOCHAN], entries[p])]
