@@ -12,7 +12,7 @@
 // on stderr and exits with status 1.
 //
 // Each scenario mirrors its Python twin in gochan/bench (_channels.py,
-// _select.py, _timers.py, _signals.py): same sizes per mode, same units, same
+// _select.py, _timers.py, _signals.py, _scale.py): same sizes per mode, same units, same
 // checks, same clock reads. Where the Python scenario says "thread", this
 // program uses a goroutine, scheduled by the Go runtime over GOMAXPROCS
 // threads (by default one per CPU); that is how a Go program would do it. The
