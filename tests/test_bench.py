@@ -409,7 +409,10 @@ def test_load_processes_are_stopped_when_the_run_fails(monkeypatch: pytest.Monke
 
 
 def _start_loaded_bench(load: int) -> tuple[subprocess.Popen[str], list[int]]:
-    """A --json bench run with --load that lasts long enough to be interrupted; returns it once a cell runs."""
+    """A --json bench run with --load that lasts long enough to be interrupted; returns it once a cell runs.
+
+    It runs in a session of its own, so that its process group can be signalled as a terminal would.
+    """
     from gochan.bench import _load
 
     proc = subprocess.Popen(
@@ -418,6 +421,7 @@ def _start_loaded_bench(load: int) -> tuple[subprocess.Popen[str], list[int]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         wait_until(lambda: len(_children(proc.pid, _load.MARKER)) == load, timeout=60, what="the load processes")
@@ -432,9 +436,13 @@ def _start_loaded_bench(load: int) -> tuple[subprocess.Popen[str], list[int]]:
 
 
 @needs_proc
-def test_ctrl_c_stops_the_load_processes_and_keeps_stdout_clean() -> None:
+@pytest.mark.parametrize("group", [False, True], ids=["sigint-to-the-bench", "ctrl-c-to-its-process-group"])
+def test_ctrl_c_stops_the_load_processes_and_keeps_stdout_clean(group: bool) -> None:
     proc, pids = _start_loaded_bench(2)
-    proc.send_signal(signal.SIGINT)  # to the bench only, as if its own handler were the only one to see it
+    if group:  # Ctrl+C in a terminal: the bench, its cell and its load processes all get SIGINT
+        os.killpg(proc.pid, signal.SIGINT)
+    else:  # the bench alone: it must stop the others itself
+        proc.send_signal(signal.SIGINT)
     try:
         out, err = proc.communicate(timeout=60)
     finally:
