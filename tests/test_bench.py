@@ -463,6 +463,23 @@ def test_load_processes_end_by_themselves_if_the_bench_is_killed() -> None:
     wait_until(lambda: not [p for p in pids if _alive(p)], timeout=30, what="orphaned load processes to exit")
 
 
+@needs_proc
+def test_a_load_process_that_dies_is_restarted_before_the_next_cell() -> None:
+    from gochan.bench._load import Load
+
+    with Load(2) as load:
+        first = load.pids
+        assert all(_alive(p) for p in first)
+        os.kill(first[0], signal.SIGKILL)
+        wait_until(lambda: not _alive(first[0]), what="the killed load process to die")
+        load.check()
+        assert load.restarts == 1
+        assert load.pids[1] == first[1] and load.pids[0] != first[0]
+        assert all(_alive(p) for p in load.pids)
+        now = load.pids
+    assert not [p for p in first + now if _alive(p)]
+
+
 def test_table_header_and_json_record_the_load() -> None:
     proc = bench("--smoke", "--load", "1", "--scenario", "select8_default")
     assert proc.returncode == 0, proc.stderr

@@ -8,10 +8,11 @@ The document (what ``--json`` prints) is::
                        "libraries": {LABEL: {"median", "spread", "unit", ...}}}}}
 
 ROW is the scenario name, or ``name.key`` for a scenario with several figures
-(``timer_latency.p50``). The rows of a scaling scenario (``scale_threads.n64``)
-also have ``axis`` (what the size counts), ``size`` and ``figure`` (''
-or, with several figures per size, ``arm``, ``p50``). Every library appears in every row; where it did
-not run, ``median`` and ``spread`` are null and ``note`` says why.
+(``timer_latency.p50``). The rows of a scaling scenario
+(``scale_threads.n64``) also have ``axis`` (what the size counts), ``size``
+and ``figure`` ('' or, with several figures per size, ``arm``, ``p50``).
+Every library appears in every row; where it did not run, ``median`` and
+``spread`` are null and ``note`` says why.
 """
 
 from __future__ import annotations
