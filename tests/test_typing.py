@@ -223,3 +223,11 @@ def test_package_is_mypy_strict_clean(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_select_is_the_c_function():
+    # The types are only in the stubs: select is the C function, unwrapped.
+    import gochan
+    from gochan._load import _native
+    assert gochan.select is _native.select
+    assert gochan.default is _native.default and type(gochan.default) is gochan.DefaultCase
