@@ -16,7 +16,7 @@ passes the type checker, and select rejects it at run time).
 """
 from __future__ import annotations
 
-from typing import Iterator, Protocol, Tuple, TypeVar, runtime_checkable
+from typing import Iterator, Protocol, TypeVar, runtime_checkable
 
 from gochan._load import _native
 
@@ -52,7 +52,8 @@ class SendCase(Protocol[T_contra]):
 
 @runtime_checkable
 class SendChan(Protocol[T_contra]):
-    """The sending end of a channel (Go's ``chan<- T``)."""
+    """The sending end of a channel, a static type: a ``Chan[T]`` is a
+    ``SendChan[T]``.  Go: ``chan<- T``."""
 
     def send(self, v: T_contra, timeout: float | None = None) -> None:
         """Send v, blocking until a receiver takes it or the buffer has room."""
@@ -74,13 +75,14 @@ class SendChan(Protocol[T_contra]):
 
 @runtime_checkable
 class RecvChan(Protocol[T_co]):
-    """The receiving end of a channel (Go's ``<-chan T``)."""
+    """The receiving end of a channel, a static type: a ``Chan[T]`` and the
+    channels of timers are ``RecvChan[T]``.  Go: ``<-chan T``."""
 
     def recv(self, timeout: float | None = None) -> T_co:
         """Receive the next value (the zero value once closed and drained)."""
         ...
 
-    def recv_ok(self, timeout: float | None = None) -> Tuple[T_co, bool]:
+    def recv_ok(self, timeout: float | None = None) -> tuple[T_co, bool]:
         """Receive ``(value, ok)``; ``ok`` is False once closed and drained."""
         ...
 

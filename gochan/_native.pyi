@@ -22,7 +22,7 @@ class ClosedChannelError(RuntimeError):
 
 class DefaultCase:
     """The type of :data:`~gochan.default`, select's ``default`` case; it has
-    one instance."""
+    one instance.  Go: ``default:`` is syntax, so it has no type there."""
 
 default: DefaultCase
 """select's ``default`` case (Go: ``default:``): with it, :func:`select`
@@ -161,7 +161,32 @@ def select(c0: RecvCase[_V0], c1: RecvCase[_V0], c2: RecvCase[_V0], c3: RecvCase
 @overload
 def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S0], _S0] | DefaultCase, c2: tuple[SendCase[_S0], _S0] | DefaultCase, c3: tuple[SendCase[_S0], _S0] | DefaultCase, c4: tuple[SendCase[_S0], _S0] | DefaultCase, /, *cases: tuple[SendCase[_S0], _S0] | DefaultCase, timeout: float | None = None) -> tuple[int, None]: ...
 @overload
-def select(c0: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c1: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c2: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c3: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c4: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, /, *cases: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, timeout: float | None = None) -> tuple[int, _V0 | None]: ...
+def select(c0: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c1: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c2: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c3: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c4: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, /, *cases: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, timeout: float | None = None) -> tuple[int, _V0 | None]:
+    """Perform exactly one ready case and return ``(index, value)``.
+    Go: the ``select`` statement.
+
+    The cases, numbered from 0 in the order given:
+
+    - ``ch.recv``: the value received (the zero value if ``ch`` is closed);
+    - ``ch.recv_ok``: ``(value, ok)``, ``ok`` False once ``ch`` is closed
+      and drained;
+    - ``(ch.send, v)``: ``None``, once ``v`` has been sent;
+    - :data:`default`: ``None``; with it, select never blocks.  At most one.
+
+    select blocks until a case can proceed and performs that case only;
+    among ready cases one is chosen uniformly at random.  A case on
+    :data:`nilchan` is never ready; a closed channel always is (a send case
+    on it raises :class:`ClosedChannelError` when chosen, also with
+    ``default``).  No case: select blocks for ever (interruptibly), like
+    ``select {}``.  ``timeout`` in seconds: ``TimeoutError`` if no case
+    proceeded by then.  A malformed case, or two ``default``: ``TypeError``
+    or ``ValueError`` naming ``case N``, and no case has been performed.
+
+    Typing: overloads on the number and kind of the cases (up to four)
+    check each case and give the union of ``tuple[Literal[i], V_i]``, where
+    ``V_i`` is case ``i``'s value type, so ``match`` narrows each case's
+    value; with more cases the value is the receives' value type, or
+    ``None``."""
 # END select overloads
 def parked_threads() -> int: ...
 
