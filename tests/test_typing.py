@@ -231,3 +231,31 @@ def test_select_is_the_c_function():
     from gochan._load import _native
     assert gochan.select is _native.select
     assert gochan.default is _native.default and type(gochan.default) is gochan.DefaultCase
+
+
+def test_installed_package_is_visible_outside_the_checkout(tmp_path):
+    # After the README's install command (CI runs the tests that way), both
+    # checkers, run from elsewhere with no path given, find gochan through
+    # the installation: setuptools' default editable install is an import
+    # hook that they cannot follow, hence package-dir in pyproject.toml.
+    import importlib.metadata
+    try:
+        importlib.metadata.distribution("gochan")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("gochan is not installed (only built in place)")
+    prog = tmp_path / "prog.py"
+    prog.write_text(open(case("pass_select_types.py")).read())
+    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "prog.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    try:
+        import pyright  # noqa: F401
+    except ImportError:
+        unavailable("pyright is not installed (it is in the test extras)")
+    if shutil.which("node") is None:
+        unavailable("pyright needs Node.js (node) on PATH")
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps({"typeCheckingMode": "strict"}))
+    proc = subprocess.run([sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "prog.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
