@@ -259,3 +259,17 @@ def test_installed_package_is_visible_outside_the_checkout(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "prog.py"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_example_type_checks(mypy, pyright, tmp_path):
+    # The README's example is what users copy: both checkers accept it.
+    sys.path.insert(0, HERE)
+    from test_docs_blocks import blocks
+    from pathlib import Path
+    (first, *_) = blocks(Path(ROOT) / "README.md")
+    prog = tmp_path / "readme_example.py"
+    prog.write_text(first.code)
+    rc, out = mypy(str(prog))
+    assert rc == 0, out
+    rc, out, found = pyright(str(prog))
+    assert rc == 0 and not found, out
