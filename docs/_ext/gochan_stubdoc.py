@@ -118,6 +118,9 @@ def _process_signature(app: Any, what: str, name: str, obj: Any, options: Any,
         return "", None         # a Protocol is a static type: nobody calls it
     short = _native_name(obj, name)
     if short is None:
+        if signature and "Callable[[...]" in signature:
+            # Sphinx prints Callable[..., X] as Callable[[...], X].
+            return signature.replace("Callable[[...]", "Callable[..."), return_annotation
         return None
     sig, ret, _ = ENTRIES[short]
     if what in ("data", "attribute", "property"):
