@@ -2,6 +2,7 @@
 index under ``match``.  Both checkers must accept this file (strict), and it
 must also run."""
 import sys
+from typing import NoReturn
 
 if sys.version_info >= (3, 11):
     from typing import Literal, assert_type
@@ -11,6 +12,17 @@ else:  # mypy depends on typing_extensions, and these cases need mypy
     from typing_extensions import assert_type
 
 from gochan import Chan, DefaultCase, RecvCase, RecvChan, SendChan, Timer, after, default, select
+
+
+def blocks_for_ever() -> NoReturn:
+    # No case: select never returns (Go's select {}); nor with a timeout,
+    # which raises TimeoutError.  A checker sees that this function cannot
+    # fall off its end.  (Not called.)
+    select()
+
+
+def times_out() -> NoReturn:
+    select(timeout=0.1)
 
 
 def from_a_function(inp: RecvChan[int], out: SendChan[str]) -> None:
