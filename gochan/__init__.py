@@ -13,9 +13,9 @@ OS signals to channels.
 """
 from __future__ import annotations
 
-from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
+from gochan._chan import Chan, ClosedChannelError, RecvCase, RecvChan, SendCase, SendChan, nilchan
 from gochan._go import WaitGroup, go
-from gochan._select import default, select
+from gochan._select import DefaultCase, default, select
 from gochan._time import Ticker, Timer, after, after_func, tick
 
 __all__ = [
@@ -33,5 +33,8 @@ __all__ = [
     "ClosedChannelError",
     "SendChan",
     "RecvChan",
+    "RecvCase",
+    "SendCase",
+    "DefaultCase",
 ]
 __version__ = "0.1.0"

@@ -7,14 +7,15 @@ from typing import Any, Callable
 
 def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     """Run ``fn(*args, **kwargs)`` in a new daemon thread (a goroutine: the
-    program does not wait for it) and return the started thread."""
+    program does not wait for it) and return the started thread.
+    Go: ``go fn(args...)``."""
     t = threading.Thread(target=fn, args=args, kwargs=kwargs, daemon=True)
     t.start()
     return t
 
 
 class WaitGroup:
-    """Waits for a collection of threads to finish (Go's ``sync.WaitGroup``)."""
+    """Waits for a collection of threads to finish.  Go: ``sync.WaitGroup``."""
 
     __slots__ = ("_cond", "_n")
 
@@ -23,7 +24,8 @@ class WaitGroup:
         self._n = 0
 
     def add(self, n: int = 1) -> None:
-        """Add n (which may be negative) to the counter; at zero, wake waiters."""
+        """Add n (which may be negative) to the counter; at zero, wake waiters.
+        A counter below zero: ``ValueError``.  Go: ``wg.Add(n)``."""
         if not isinstance(n, int) or isinstance(n, bool):
             raise TypeError(f"WaitGroup.add: n must be an int, not {type(n).__name__}")
         with self._cond:
@@ -34,12 +36,12 @@ class WaitGroup:
                 self._cond.notify_all()
 
     def done(self) -> None:
-        """Decrement the counter by one."""
+        """Decrement the counter by one.  Go: ``wg.Done()``."""
         self.add(-1)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the counter is zero; return True.  Raise TimeoutError
-        if ``timeout`` seconds pass first."""
+        if ``timeout`` seconds pass first.  Go: ``wg.Wait()``."""
         with self._cond:
             if not self._cond.wait_for(lambda: self._n == 0, timeout):
                 raise TimeoutError("WaitGroup.wait timed out")
