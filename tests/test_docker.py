@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
@@ -94,7 +95,7 @@ def docker() -> Docker:
 
 
 @pytest.fixture(scope="session")
-def image(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> str:
+def image(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """docs/examples/Dockerfile built from wheels of this checkout."""
     base = os.environ.get("GOCHAN_DOCKER_BASE", "python:3.11-slim")
     ctx = tmp_path_factory.mktemp("docker-context")
@@ -169,7 +170,7 @@ class Container:
 
 
 @pytest.fixture
-def containers(docker: Docker):
+def containers(docker: Docker) -> Iterator[Callable[..., Container]]:
     """Start containers with `docker run -d`; `docker rm -f` them all at the end."""
     names: list[str] = []
 
