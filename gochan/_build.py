@@ -10,6 +10,7 @@ extension, because a cffi call releases and retakes the GIL on every call.
 """
 import glob
 import os
+import sysconfig
 
 from cffi import FFI  # type: ignore[import-untyped]
 
@@ -30,6 +31,11 @@ _cdefs = sorted(glob.glob(os.path.join(_core, "*.cdef")))
 # and the prototypes the generated wrapper needs.
 _cdef = "\n".join(open(p).read() for p in _cdefs)
 
+# Free-threaded CPython: cffi's generated module must not use the limited
+# API, which does not exist there (cffi < 2 defines Py_LIMITED_API unless
+# told not to).
+_macros = [("_CFFI_NO_LIMITED_API", None)] if sysconfig.get_config_var("Py_GIL_DISABLED") else []
+
 ffibuilder = FFI()
 ffibuilder.cdef(_cdef)
 ffibuilder.set_source(
@@ -40,6 +46,7 @@ ffibuilder.set_source(
     depends=[_rel(p) for p in _sources + _headers + _cdefs],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wno-unused-function"],
     libraries=["pthread"],
+    define_macros=_macros,
     py_limited_api=False,
 )
 

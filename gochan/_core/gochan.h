@@ -95,10 +95,6 @@
 #include <stdint.h>
 #include <pthread.h>
 
-#ifdef Py_GIL_DISABLED
-#error "gochan's core relies on the GIL (see the invariants above): free-threaded CPython is not supported yet"
-#endif
-
 #if defined(__x86_64__) || defined(__i386__)
 #define gc_cpu_relax() __builtin_ia32_pause()
 #elif defined(__aarch64__) || defined(__arm__)
@@ -107,11 +103,35 @@
 #define gc_cpu_relax() ((void)0)
 #endif
 
-/* ---- spinlock: critical sections are a few dozen instructions ---------- */
-typedef struct { int v; } gc_lock;
-
-static inline void gc_lock_init(gc_lock *l) { l->v = 0; }
+/* ---- the channel lock -----------------------------------------------------
+ * With the GIL: a spinlock.  Few threads ever contend for a channel lock
+ * (the GIL holder, the timer thread, threads retiring their own waiters),
+ * critical sections are a few dozen instructions, and a holder that the OS
+ * preempted is waited for with sched_yield (park.c).
+ * Free-threaded CPython: any number of threads on several CPUs contend for
+ * one channel, so the lock parks under real contention: a futex mutex
+ * (0 free, 1 locked, 2 locked and a thread may sleep on it) that spins
+ * briefly before it sleeps.  Its release is an atomic exchange instead of
+ * a store, which is why the GIL build keeps the spinlock. */
+#ifdef Py_GIL_DISABLED
+typedef struct { uint32_t v; } gc_lock;
 void gc_lock_slow(gc_lock *l);
+void gc_unlock_slow(gc_lock *l);
+static inline void gc_lock_init(gc_lock *l) { l->v = 0; }
+static inline void gc_lock_acquire(gc_lock *l) {
+    uint32_t free_ = 0;
+    if (__builtin_expect(!__atomic_compare_exchange_n(&l->v, &free_, 1, 0, __ATOMIC_ACQUIRE,
+                                                      __ATOMIC_RELAXED), 0))
+        gc_lock_slow(l);
+}
+static inline void gc_lock_release(gc_lock *l) {
+    if (__builtin_expect(__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2, 0))
+        gc_unlock_slow(l);
+}
+#else
+typedef struct { int v; } gc_lock;
+void gc_lock_slow(gc_lock *l);
+static inline void gc_lock_init(gc_lock *l) { l->v = 0; }
 static inline void gc_lock_acquire(gc_lock *l) {
     if (__builtin_expect(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE), 0))
         gc_lock_slow(l);
@@ -119,6 +139,7 @@ static inline void gc_lock_acquire(gc_lock *l) {
 static inline void gc_lock_release(gc_lock *l) {
     __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
+#endif
 
 /* ---- portability (CPython 3.10+, public API only) ------------------------ */
 /* 1 if the str s equals the ASCII string a. */

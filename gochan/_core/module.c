@@ -68,6 +68,13 @@ static int build(void) {
     PyObject *m = PyModule_Create(&native_def);
     if (!m)
         return -1;
+#ifdef Py_GIL_DISABLED
+    /* the core keeps its own locks (see gochan.h): it needs no GIL */
+    if (PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_DECREF(m);
+        return -1;
+    }
+#endif
     gc_ClosedChannelError = PyErr_NewExceptionWithDoc(
         "gochan.ClosedChannelError",
         "Go's channel panics: send on closed channel, close of closed channel, "

@@ -78,6 +78,26 @@ static gc_lock list_lock;    /* protects `parked`: joined with the GIL held,
 static pthread_rwlock_t fork_rw;
 static unsigned long main_ident;
 
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts);
+
+#ifdef Py_GIL_DISABLED
+void gc_lock_slow(gc_lock *l) {
+    for (int spins = 0; spins < 100; spins++) {
+        uint32_t free_ = 0;
+        if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&l->v, &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        gc_cpu_relax();
+    }
+    /* 2: a releaser must wake someone; we may be the one it wakes */
+    while (__atomic_exchange_n(&l->v, 2, __ATOMIC_ACQUIRE) != 0)
+        futex(&l->v, FUTEX_WAIT_PRIVATE, 2, NULL);
+}
+
+void gc_unlock_slow(gc_lock *l) {
+    futex(&l->v, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+#else
 void gc_lock_slow(gc_lock *l) {
     for (int spins = 0;; spins++) {
         if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
@@ -89,6 +109,7 @@ void gc_lock_slow(gc_lock *l) {
             sched_yield();   /* the holder was preempted */
     }
 }
+#endif
 
 double gc_now(void) {
     struct timespec ts;
@@ -285,6 +306,10 @@ static int spin_wait(gc_parker *p, double until) {
    the second sleep and wake-up cost as much as the first.  Not after
    close() or a timer woke the thread. */
 static void wait_gil_hint(gc_parker *p) {
+#ifdef Py_GIL_DISABLED
+    (void)p;   /* no GIL: the woken thread runs at once */
+    return;
+#endif
     if (p->hint_valid)
         spin_while(&gc_gil_hint, p->gil_hint, gc_now() + GC_HINT_SPIN, &hint_spinners);
 }
