@@ -9,12 +9,14 @@ The core is C (built by cffi); this package is its typed face::
     i, v = select(ch.recv, default)
 
 The documentation is in docs/.  ``import gochan.signal`` relays
-OS signals to channels.
+OS signals to channels; ``from gochan import context`` is Go's package
+context (cancellation and deadlines), and ``Group`` is Go's errgroup.
 """
 from __future__ import annotations
 
 from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
 from gochan._go import WaitGroup, go
+from gochan._group import Group
 from gochan._select import default, select
 from gochan._time import Ticker, Timer, after, after_func, tick
 
@@ -25,6 +27,7 @@ __all__ = [
     "default",
     "go",
     "WaitGroup",
+    "Group",
     "after",
     "tick",
     "Timer",
