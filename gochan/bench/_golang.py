@@ -54,6 +54,9 @@ SCENARIOS: dict[str, str] = {
     "timer_memory": _HEAP,
     "signal_latency": "os/signal.Notify; the sending process is the Go program too",
     "signal_idle_cpu": "",
+    "context_timeout_cancel": "",
+    "context_memory": _HEAP,
+    "context_cancel_tree": "",
 }
 
 
