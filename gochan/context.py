@@ -276,6 +276,7 @@ class _CancelCtx(Context):
         """Cancel this node and its subtree with err (cause why, or err);
         remove: also leave the parent's children (not when the parent is the
         one cancelling)."""
+        later = None
         with _mu:
             if self._err is not None:
                 return
@@ -284,7 +285,21 @@ class _CancelCtx(Context):
                 kids = home._children
                 if kids is not None:
                     kids.pop(self, None)
-            later = _cancel_locked(self, err, why if why is not None else err)
+            t = type(self)
+            if self._children is None and t is not _AfterFuncCtx:
+                # The common case (a leaf), without the walk.
+                self._err = err
+                self._cause = why if why is not None else err
+                self._home = None
+                d = self._done
+                if d is None:
+                    self._done = _closed
+                else:
+                    d.close()
+                if t is _TimerCtx and self._queued:  # type: ignore[attr-defined]
+                    _dequeue_locked(self)  # type: ignore[arg-type]
+            else:
+                later = _cancel_locked(self, err, why if why is not None else err)
         if later is not None:
             _after_cancel(later)
 
@@ -644,7 +659,7 @@ def with_cancel_cause(parent: Context) -> Tuple[Context, CancelCauseFunc]:
 
 def _with_deadline(parent: Context, d: float, now: float,
                    dcause: Optional[BaseException]) -> Tuple[Context, CancelFunc]:
-    cur = _deadline_of(parent)
+    cur = None if type(parent) is _EmptyCtx else _deadline_of(parent)
     if cur is not None and cur < d:
         # The parent's deadline comes first: it is the one that will matter.
         p = _CancelCtx(parent)
@@ -690,7 +705,8 @@ def with_deadline_cause(parent: Context, d: float,
 def with_timeout(parent: Context, seconds: float) -> Tuple[Context, CancelFunc]:
     """``with_deadline(parent, time.monotonic() + seconds)`` (Go's
     ``context.WithTimeout``)."""
-    _check_parent(parent, "with_timeout")
+    if type(parent) not in _OWN:
+        _check_parent(parent, "with_timeout")
     s = seconds if type(seconds) is float and seconds == seconds \
         else _seconds(seconds, "with_timeout: seconds")
     now = _monotonic()
