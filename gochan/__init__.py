@@ -17,6 +17,7 @@ from __future__ import annotations
 from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
 from gochan._go import WaitGroup, go
 from gochan._group import Group
+from gochan import context  # noqa: E402  (Go's package context)
 from gochan._select import default, select
 from gochan._time import Ticker, Timer, after, after_func, tick
 
@@ -36,5 +37,6 @@ __all__ = [
     "ClosedChannelError",
     "SendChan",
     "RecvChan",
+    "context",
 ]
 __version__ = "0.1.0"

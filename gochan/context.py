@@ -74,7 +74,7 @@ from gochan._chan import Chan, RecvChan, nilchan
 from gochan._go import _not_callable, go
 from gochan._load import _native
 from gochan._select import select
-from gochan._time import _after_func_inline
+from gochan._time import _after_func_inline, _report
 
 __all__ = [
     "Context",
@@ -359,9 +359,18 @@ def _cancel_locked(root: _CancelCtx, err: BaseException,
 
 
 def _after_cancel(later: List[Callable[[], Any]]) -> None:
-    """Outside _mu: start the after_func goroutines _cancel_locked collected."""
+    """Outside _mu: start the after_func goroutines _cancel_locked collected.
+    If a goroutine cannot be started, the others still are, then the first
+    error is raised."""
+    first: Optional[BaseException] = None
     for fn in later:
-        go(fn)
+        try:
+            go(fn)
+        except BaseException as e:
+            if first is None:
+                first = e
+    if first is not None:
+        raise first
 
 
 class _TimerCtx(_CancelCtx):
@@ -454,7 +463,10 @@ def _serve() -> None:
             c._queued = False
             expired.append(c)
     for c in expired:
-        c._cancel(True, DeadlineExceeded(), c._dcause)
+        try:
+            c._cancel(True, DeadlineExceeded(), c._dcause)
+        except BaseException as e:      # an after_func that could not start
+            _report(e)                  # the other contexts still expire
 
 
 def _before_fork() -> None:

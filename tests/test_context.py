@@ -600,3 +600,75 @@ def test_bad_cause_and_fn():
     with pytest.raises(TypeError, match="callable"):
         context.after_func(bg, 42)
     assert context._pending_deadlines() == 0
+
+
+# ---- robustness, fork, leaks of expired contexts ------------------------------------
+
+def test_expired_contexts_are_garbage():
+    refs = []
+    for _ in range(20):
+        ctx, cancel = context.with_timeout(bg, 0.001)
+        refs.append(weakref.ref(ctx))
+        del ctx, cancel
+    wait_until(lambda: context._pending_deadlines() == 0, what="the deadlines to pass")
+    wait_until(lambda: (gc.collect(), all(r() is None for r in refs))[1],
+               what="expired contexts to be collected")
+
+
+def test_an_after_func_that_cannot_start_does_not_stop_the_others(monkeypatch):
+    import gochan.context as gctx
+    real_go = gctx.go
+    started = Chan(10)
+    calls = [0]
+
+    def flaky_go(fn, *args):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("can't start new thread")
+        return real_go(fn, *args)
+
+    reported = Chan(10)
+    monkeypatch.setattr(threading, "excepthook", lambda a: reported.send(a.exc_value, timeout=SOON))
+    monkeypatch.setattr(gctx, "go", flaky_go)
+    # Through cancel(): the caller gets the error, the other after_funcs run.
+    ctx, cancel = context.with_cancel(bg)
+    for i in range(3):
+        context.after_func(ctx, lambda i=i: started.send(i, timeout=SOON))
+    with pytest.raises(RuntimeError, match="new thread"):
+        cancel()
+    assert len({started.recv(timeout=SOON) for _ in range(2)}) == 2
+    assert isinstance(ctx.err(), Canceled)
+    # Through a deadline: reported, and the other contexts still expire.
+    calls[0] = 0
+    a, _ = context.with_timeout(bg, 0.01)
+    b, _ = context.with_timeout(bg, 0.01)
+    context.after_func(a, lambda: started.send("a", timeout=SOON))
+    context.after_func(b, lambda: started.send("b", timeout=SOON))
+    wait_done(a), wait_done(b)
+    assert isinstance(reported.recv(timeout=SOON), RuntimeError)
+    assert started.recv(timeout=SOON) in ("a", "b")
+
+
+def test_deadlines_work_in_a_forked_child():
+    import os
+    import subprocess
+    import sys
+    code = """if True:
+        import os, sys, time
+        from gochan import context
+        bg = context.background()
+        before, c1 = context.with_timeout(bg, 0.2)
+        pid = os.fork()
+        if pid == 0:
+            fresh, c2 = context.with_timeout(bg, 0.05)
+            fresh.done().recv(timeout=10)
+            before.done().recv(timeout=10)
+            os._exit(0 if type(before.err()).__name__ == "DeadlineExceeded" else 1)
+        _, status = os.waitpid(pid, 0)
+        before.done().recv(timeout=10)
+        print(os.waitstatus_to_exitcode(status), type(before.err()).__name__)
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(context.__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=root))
+    assert proc.stdout.split() == ["0", "DeadlineExceeded"], proc.stderr
