@@ -70,7 +70,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
-from gochan._chan import Chan, RecvChan, nilchan
+from gochan._chan import Chan, ClosedChannelError, RecvChan, nilchan
 from gochan._go import _not_callable, go
 from gochan._load import _native
 from gochan._select import select
@@ -288,14 +288,14 @@ class _CancelCtx(Context):
             t = type(self)
             if self._children is None and t is not _AfterFuncCtx:
                 # The common case (a leaf), without the walk.
+                self._cause = why if why is not None else err   # cause first: see cause()
                 self._err = err
-                self._cause = why if why is not None else err
                 self._home = None
                 d = self._done
                 if d is None:
                     self._done = _closed
                 else:
-                    d.close()
+                    _close(d)
                 if t is _TimerCtx and self._queued:  # type: ignore[attr-defined]
                     _dequeue_locked(self)  # type: ignore[arg-type]
             else:
@@ -321,6 +321,15 @@ class _CancelCtx(Context):
         return f"{self._parent!r}.{self._kind()}"
 
 
+def _close(d: Chan[None]) -> None:
+    """Close a done channel; one that user code closed through done() (it is
+    typed receive-only) must not break a cancellation halfway."""
+    try:
+        d.close()
+    except ClosedChannelError:
+        pass
+
+
 def _cancel_locked(root: _CancelCtx, err: BaseException,
                    why: BaseException) -> Optional[List[Callable[[], Any]]]:
     """_mu held: mark root's subtree done with (err, why), close the done
@@ -332,14 +341,14 @@ def _cancel_locked(root: _CancelCtx, err: BaseException,
         c = stack.pop()
         if c._err is not None:
             continue
-        c._err = err
         c._cause = why
+        c._err = err
         c._home = None
         d = c._done
         if d is None:
             c._done = _closed
         else:
-            d.close()
+            _close(d)
         kids = c._children
         if kids:
             stack.extend(kids)
@@ -780,7 +789,8 @@ def cause(ctx: Context) -> Optional[BaseException]:
     while True:
         t = type(p)
         if t in _CANCELABLE:
-            return p._cause  # type: ignore[attr-defined, no-any-return]
+            with _mu:
+                return p._cause  # type: ignore[attr-defined, no-any-return]
         if t is _ValueCtx:
             p = p._parent  # type: ignore[attr-defined]
             continue

@@ -672,3 +672,14 @@ def test_deadlines_work_in_a_forked_child():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=root))
     assert proc.stdout.split() == ["0", "DeadlineExceeded"], proc.stderr
+
+
+def test_a_done_channel_closed_by_hand_does_not_break_cancellation():
+    root, cancel = context.with_cancel(bg)
+    child, ccancel = context.with_cancel(root)
+    grandchild, gcancel = context.with_cancel(child)
+    child.done().close()          # misuse: done() is receive-only for type checkers
+    grandchild.done()
+    cancel()
+    assert is_done(grandchild) and isinstance(grandchild.err(), Canceled)
+    ccancel(), gcancel()
