@@ -33,10 +33,9 @@ Go.
   done; ``cancel()`` takes it out again.  So a canceled child is garbage as
   soon as its user drops it, even while the parent lives.
 * **Cancellation** runs through the subtree iteratively (no recursion limit
-  for deep chains), under the lock, and closes every done channel there; what
-  must run outside the lock (stopping timers, whose release may run arbitrary
-  destructors, and starting ``after_func`` goroutines) is collected and done
-  after it is released.
+  for deep chains), under the lock, and closes every done channel there; the
+  ``after_func`` functions found there are collected and started with
+  ``go()`` once the lock is released.
 * **Deadlines** are served by gochan's one C timer thread, never by a thread
   per context, and cost no C timer each either: pending deadlines wait in one
   heap (``_dq``, ordered by deadline), and one internal after-func timer
@@ -54,12 +53,17 @@ Go.
 
 The lock: ``_mu`` (one re-entrant lock for the module) guards ``_done``,
 ``_children``, ``_home``, ``_err``, ``_cause``, ``_queued`` and ``_fn`` of
-every node, and the deadline heap with its timer.  It is held only for a few dictionary and attribute operations
-and ``Chan.close()`` (which runs no Python code); never while calling user
-code, starting a thread or dropping a reference that could run a
-destructor.  One lock for all nodes makes cancelling a whole subtree one
-critical section; with the GIL there is no parallelism a per-node lock
-would buy.  Reading a single attribute (``err()``) needs no lock.
+every node, and the deadline heap with its timer.  It is held only for a few
+dictionary, list and attribute operations, ``Chan.close()`` (which runs no
+Python code) and re-arming the timer (which takes the C timer heap's lock
+briefly: lock order ``_mu``, then the heap lock; the timer thread never takes
+``_mu``).  It is never held while calling user code or starting a thread.
+References dropped under it are to contexts; should that free a value whose
+destructor cancels a context, the lock is re-entered (hence re-entrant).
+One lock for all nodes makes cancelling a whole subtree one critical
+section; with the GIL there is no parallelism a per-node lock would buy.
+Reading one attribute (``err()``) needs no lock; ``_cause`` is written before
+``_err``, so whoever sees ``err()`` set sees the cause.
 """
 from __future__ import annotations
 
