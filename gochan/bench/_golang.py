@@ -57,6 +57,9 @@ SCENARIOS: dict[str, str] = {
     "context_timeout_cancel": "",
     "context_memory": _HEAP,
     "context_cancel_tree": "",
+    "scale_threads": "",
+    "scale_select": "reflect.Select at every size: a select statement's number of cases is fixed at compile time",
+    "scale_timers": "time.NewTimer (what time.After calls), so that the pending timers can be stopped between sizes",
 }
 
 
