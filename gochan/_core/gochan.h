@@ -222,6 +222,7 @@ double gc_now(void);              /* CLOCK_MONOTONIC seconds */
    Sets *nonblock for timeout <= 0.  Returns -1 with an exception set. */
 int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock);
 extern long gc_parked_threads;
+PyObject *gc_spin_state(PyObject *mod, PyObject *unused);   /* test hook */
 void gc_park_after_fork_child(void);   /* purges the waiters of lost threads */
 int gc_park_init(void);
 
