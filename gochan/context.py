@@ -64,6 +64,12 @@ One lock for all nodes makes cancelling a whole subtree one critical
 section; with the GIL there is no parallelism a per-node lock would buy.
 Reading one attribute (``err()``) needs no lock; ``_cause`` is written before
 ``_err``, so whoever sees ``err()`` set sees the cause.
+
+Known limit: a Python signal handler runs between any two bytecodes of the
+main thread, so a ``KeyboardInterrupt`` raised inside a ``cancel()`` the main
+thread is running can leave part of that subtree not canceled (as it can
+interrupt any pure-Python critical section).  Cancellations that run on other
+threads (deadlines, ``notify_context``, goroutines) are not exposed to it.
 """
 from __future__ import annotations
 
@@ -322,7 +328,7 @@ class _CancelCtx(Context):
         return "WithCancel"
 
     def __repr__(self) -> str:
-        return f"{self._parent!r}.{self._kind()}"
+        return _repr_chain(self)
 
 
 def _close(d: Chan[None]) -> None:
@@ -550,8 +556,11 @@ class _ValueCtx(Context):
     def value(self, key: object) -> Any:
         return _value_of(self, key)
 
+    def _kind(self) -> str:
+        return f"WithValue({self._key!r}, {self._val!r})"
+
     def __repr__(self) -> str:
-        return f"{self._parent!r}.WithValue({self._key!r}, {self._val!r})"
+        return _repr_chain(self)
 
 
 class _WithoutCancelCtx(Context):
@@ -574,14 +583,29 @@ class _WithoutCancelCtx(Context):
     def value(self, key: object) -> Any:
         return _value_of(self._parent, key)
 
+    def _kind(self) -> str:
+        return "WithoutCancel"
+
     def __repr__(self) -> str:
-        return f"{self._parent!r}.WithoutCancel"
+        return _repr_chain(self)
 
 
 _CANCELABLE = (_CancelCtx, _TimerCtx, _AfterFuncCtx)
 _NEVER_DONE = (_EmptyCtx, _WithoutCancelCtx)
 _OWN = frozenset((_EmptyCtx, _CancelCtx, _TimerCtx, _AfterFuncCtx, _ValueCtx,
                   _WithoutCancelCtx))
+
+
+def _repr_chain(c: Context) -> str:
+    """Go's String(): the chain from the root, e.g.
+    ``context.Background.WithCancel.WithValue('k', 1)``, without recursion."""
+    parts = []
+    p = c
+    while type(p) in _OWN and type(p) is not _EmptyCtx:
+        parts.append(p._kind())  # type: ignore[attr-defined]
+        p = p._parent  # type: ignore[attr-defined]
+    parts.append(repr(p))
+    return ".".join(reversed(parts))
 
 
 def _deadline_of(p: Context) -> Optional[float]:

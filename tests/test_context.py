@@ -364,6 +364,8 @@ def test_deep_chains_need_no_recursion():
         cancels.append(cancel)
     assert ctx.value(0) == 0 and ctx.value(4999) == 4999 and ctx.value("x") is None
     assert ctx.deadline() is None
+    assert repr(ctx).startswith("context.Background.WithValue(0, 0).WithCancel.WithValue(1, 1)")
+    assert repr(ctx).endswith(".WithValue(4999, 4999).WithCancel")
     cancels[0]()
     assert is_done(ctx)
     assert context.cause(ctx) is ctx.err()
