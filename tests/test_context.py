@@ -685,3 +685,47 @@ def test_a_done_channel_closed_by_hand_does_not_break_cancellation():
     cancel()
     assert is_done(grandchild) and isinstance(grandchild.err(), Canceled)
     ccancel(), gcancel()
+
+
+def test_concurrent_trees_stay_consistent():
+    # Threads make children of random nodes (some with deadlines of a few ms)
+    # and cancel random nodes while deadlines fire; afterwards, every node
+    # under a done node is done, and nothing done is still registered anywhere.
+    root, cancel_root = context.with_cancel(bg)
+    nodes = [(root, cancel_root)]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + 0.5
+
+    def churn(seed):
+        rng = random.Random(seed)
+        while time.monotonic() < stop_at:
+            with lock:
+                parent, _ = rng.choice(nodes)
+            r = rng.random()
+            if r < 0.4:
+                made = context.with_cancel(parent)
+            elif r < 0.7:
+                made = context.with_timeout(parent, rng.uniform(0, 0.005))
+            elif r < 0.8:
+                made = (context.with_value(parent, seed, r), None)
+            else:
+                with lock:
+                    _, cancel = rng.choice(nodes)
+                if cancel is not None:
+                    cancel()
+                continue
+            with lock:
+                nodes.append(made)
+
+    ts = [go(churn, i) for i in range(4)]
+    join_all(ts, timeout=30)
+    with context._mu:        # deadlines may still be firing: check a consistent state
+        for ctx, _ in nodes:
+            p = ctx._parent if ctx is not root else None
+            if p is not None and p.err() is not None:
+                assert ctx.err() is not None
+            for kid in getattr(ctx, "_children", None) or ():
+                assert kid.err() is None and ctx.err() is None
+    cancel_root()
+    assert all(ctx.err() is not None for ctx, _ in nodes)
+    assert context._pending_deadlines() == 0
