@@ -394,8 +394,7 @@ def _after_cancel(later: List[Callable[[], Any]]) -> None:
 
 class _TimerCtx(_CancelCtx):
     """Adds a deadline to a cancelable node: queued in the deadline heap, it
-    is canceled with DeadlineExceeded (or the given cause) when it passes.
-    Timer contexts order by deadline (``<``), for the heap."""
+    is canceled with DeadlineExceeded (or the given cause) when it passes."""
 
     __slots__ = ("_deadline", "_dcause", "_queued")
 
@@ -411,7 +410,8 @@ class _TimerCtx(_CancelCtx):
         self._queued = False     # in _dq (_mu)
 
     def __lt__(self, other: _TimerCtx) -> bool:
-        return self._deadline < other._deadline
+        # Only for the heap's (deadline, ctx) entries with equal deadlines.
+        return False
 
     def deadline(self) -> Optional[float]:
         return self._deadline
@@ -423,7 +423,9 @@ class _TimerCtx(_CancelCtx):
 
 # ---- the deadline heap (see the design notes above; _mu guards it all) ----
 
-_dq: List[_TimerCtx] = []          # pending deadlines, a heap; may hold dead entries
+# Pending deadlines, a heap of (deadline, ctx): compared in C, never by
+# Python code (so nothing can interrupt a sift); may hold dead entries.
+_dq: List[Tuple[float, _TimerCtx]] = []
 _dead = 0                          # entries of _dq already canceled
 _qtimer: Optional[Chan[float]] = None   # the one timer, armed for the earliest
 _armed_for: Optional[float] = None          # the deadline it is armed for, None: not armed
@@ -432,7 +434,7 @@ _armed_for: Optional[float] = None          # the deadline it is armed for, None
 def _enqueue_locked(c: _TimerCtx, now: float) -> None:
     """_mu held: queue c's deadline; arm the timer if it is the earliest."""
     global _qtimer, _armed_for
-    heapq.heappush(_dq, c)
+    heapq.heappush(_dq, (c._deadline, c))
     c._queued = True
     d = c._deadline
     if _armed_for is None or d < _armed_for:
@@ -449,12 +451,12 @@ def _dequeue_locked(c: _TimerCtx) -> None:
     half of it)."""
     global _dq, _dead
     c._queued = False
-    if _dq[0] is c:
+    if _dq[0][1] is c:
         heapq.heappop(_dq)
         return
     _dead += 1
     if 2 * _dead >= len(_dq):
-        _dq = [x for x in _dq if x._queued]
+        _dq = [e for e in _dq if e[1]._queued]
         heapq.heapify(_dq)
         _dead = 0
 
@@ -468,7 +470,7 @@ def _serve() -> None:
         _armed_for = None
         now = _monotonic()
         while _dq:
-            c = _dq[0]
+            c = _dq[0][1]
             if not c._queued:               # a dead entry
                 heapq.heappop(_dq)
                 _dead -= 1
