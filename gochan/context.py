@@ -32,10 +32,11 @@ Go.
   this module (``_home``), or is canceled at once if that ancestor is already
   done; ``cancel()`` takes it out again.  So a canceled child is garbage as
   soon as its user drops it, even while the parent lives.
-* **Cancellation** runs through the subtree iteratively (no recursion limit
-  for deep chains), under the lock, and closes every done channel there; the
-  ``after_func`` functions found there are collected and started with
-  ``go()`` once the lock is released.
+* **Cancellation** runs through the subtree iteratively (``_Walk``: no
+  recursion limit for deep chains), under the lock, and closes every done
+  channel there; the ``after_func`` functions found there are collected and
+  started with ``go()`` once the lock is released.  A walk interrupted by a
+  signal handler's exception is finished before that exception propagates.
 * **Deadlines** are served by gochan's one C timer thread, never by a thread
   per context, and cost no C timer each either: pending deadlines wait in one
   heap (``_dq``, ordered by deadline), and one internal after-func timer
@@ -65,11 +66,14 @@ section; with the GIL there is no parallelism a per-node lock would buy.
 Reading one attribute (``err()``) needs no lock; ``_cause`` is written before
 ``_err``, so whoever sees ``err()`` set sees the cause.
 
-Known limit: a Python signal handler runs between any two bytecodes of the
-main thread, so a ``KeyboardInterrupt`` raised inside a ``cancel()`` the main
-thread is running can leave part of that subtree not canceled (as it can
-interrupt any pure-Python critical section).  Cancellations that run on other
-threads (deadlines, ``notify_context``, goroutines) are not exposed to it.
+Interrupts: a Python signal handler runs in the main thread between
+bytecodes, so its exception (``KeyboardInterrupt``) can arise inside a
+critical section.  ``cancel()`` finishes its walk first and raises it after
+(every step is idempotent); the deadline heap is only touched by C code
+(``heapq`` on (deadline, ctx) tuples), which no handler interrupts.  An
+interrupt while a context is being made makes that call raise: the context is
+not returned (at worst it stays registered with its parent until the parent
+is done).
 """
 from __future__ import annotations
 
@@ -285,33 +289,54 @@ class _CancelCtx(Context):
     def _cancel(self, remove: bool, err: BaseException, why: Optional[BaseException]) -> None:
         """Cancel this node and its subtree with err (cause why, or err);
         remove: also leave the parent's children (not when the parent is the
-        one cancelling)."""
-        later = None
+        one cancelling).  An exception raised in the middle by a signal
+        handler (KeyboardInterrupt) is raised once the cancellation is
+        complete."""
+        why = why if why is not None else err
+        exc: Optional[BaseException] = None
+        walk: Optional[_Walk] = None
         with _mu:
             if self._err is not None:
                 return
-            home = self._home
-            if remove and home is not None:
-                kids = home._children
-                if kids is not None:
-                    kids.pop(self, None)
-            t = type(self)
-            if self._children is None and t is not _AfterFuncCtx:
-                # The common case (a leaf), without the walk.
-                self._cause = why if why is not None else err   # cause first: see cause()
-                self._err = err
-                self._home = None
-                d = self._done
-                if d is None:
-                    self._done = _closed
+            try:
+                home = self._home
+                if remove and home is not None:
+                    kids = home._children
+                    if kids is not None:
+                        kids.pop(self, None)
+                t = type(self)
+                if self._children is None and t is not _AfterFuncCtx:
+                    # The common case (a leaf), without the walk.
+                    self._cause = why          # cause first: see cause()
+                    self._err = err
+                    self._home = None
+                    d = self._done
+                    if d is None:
+                        self._done = _closed
+                    elif d is not _closed:
+                        _close(d)
+                    if t is _TimerCtx and self._queued:  # type: ignore[attr-defined]
+                        _dequeue_locked(self)  # type: ignore[arg-type]
                 else:
-                    _close(d)
-                if t is _TimerCtx and self._queued:  # type: ignore[attr-defined]
-                    _dequeue_locked(self)  # type: ignore[arg-type]
-            else:
-                later = _cancel_locked(self, err, why if why is not None else err)
-        if later is not None:
-            _after_cancel(later)
+                    walk = _Walk(self)
+                    walk.run(err, why)
+            except BaseException as e:
+                exc = e
+                # Finish what was interrupted: every step of a walk is idempotent.
+                if walk is None:
+                    walk = _Walk(self)
+                while True:
+                    try:
+                        walk.run(err, why)
+                        break
+                    except BaseException as e2:  # another interrupt: go on all the same
+                        del e2
+        try:
+            if walk is not None and walk.later:
+                _after_cancel(list(walk.later.values()))
+        finally:
+            if exc is not None:
+                raise exc
 
     def _cancel_func(self) -> None:
         # The CancelFunc with_cancel returns.
@@ -340,45 +365,55 @@ def _close(d: Chan[None]) -> None:
         pass
 
 
-def _cancel_locked(root: _CancelCtx, err: BaseException,
-                   why: BaseException) -> Optional[List[Callable[[], Any]]]:
-    """_mu held: mark root's subtree done with (err, why), close the done
-    channels, unlink the children, take the deadlines off the heap.  Returns
-    the after_func functions to start once _mu is released (or None)."""
-    later: Optional[List[Callable[[], Any]]] = None
-    stack = [root]
-    while stack:
-        c = stack.pop()
-        if c._err is not None:
-            continue
-        c._cause = why
-        c._err = err
-        c._home = None
-        d = c._done
-        if d is None:
-            c._done = _closed
-        else:
-            _close(d)
-        kids = c._children
-        if kids:
-            stack.extend(kids)
-        c._children = None
-        t = type(c)
-        if t is _TimerCtx:
-            if c._queued:  # type: ignore[attr-defined]
-                _dequeue_locked(c)  # type: ignore[arg-type]
-        elif t is _AfterFuncCtx:
-            fn = c._fn  # type: ignore[attr-defined]
-            if fn is not None:
-                c._fn = None  # type: ignore[attr-defined]
-                if later is None:
-                    later = []
-                later.append(fn)
-    return later
+class _Walk:
+    """One cancellation of a subtree (_mu held): the nodes met so far in
+    breadth-first order and the position reached, so that a walk interrupted
+    by an exception (a signal handler's KeyboardInterrupt) can be resumed;
+    every step is idempotent, so a node half done is simply done again."""
+
+    __slots__ = ("order", "pos", "later")
+
+    def __init__(self, root: _CancelCtx) -> None:
+        self.order = [root]
+        self.pos = 0
+        # after_func functions to start once _mu is released, by node (so
+        # that a resumed walk cannot start one twice).
+        self.later: Dict[_CancelCtx, Callable[[], Any]] = {}
+
+    def run(self, err: BaseException, why: BaseException) -> None:
+        """Mark every node done with (err, why) unless it already was, close
+        the done channels, unlink the children, take the deadlines off the
+        heap, collect the after_func functions."""
+        order = self.order
+        while self.pos < len(order):
+            c = order[self.pos]
+            if c._err is None:
+                c._cause = why
+                c._err = err
+            c._home = None
+            d = c._done
+            if d is None:
+                c._done = _closed
+            elif d is not _closed:
+                _close(d)
+            kids = c._children
+            if kids:
+                order.extend(kids)
+            c._children = None
+            t = type(c)
+            if t is _TimerCtx:
+                if c._queued:  # type: ignore[attr-defined]
+                    _dequeue_locked(c)  # type: ignore[arg-type]
+            elif t is _AfterFuncCtx:
+                fn = c._fn  # type: ignore[attr-defined]
+                if fn is not None:
+                    self.later[c] = fn
+                    c._fn = None  # type: ignore[attr-defined]
+            self.pos += 1
 
 
 def _after_cancel(later: List[Callable[[], Any]]) -> None:
-    """Outside _mu: start the after_func goroutines _cancel_locked collected.
+    """Outside _mu: start the after_func goroutines a _Walk collected.
     If a goroutine cannot be started, the others still are, then the first
     error is raised."""
     first: Optional[BaseException] = None

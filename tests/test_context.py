@@ -729,3 +729,106 @@ def test_concurrent_trees_stay_consistent():
     cancel_root()
     assert all(ctx.err() is not None for ctx, _ in nodes)
     assert context._pending_deadlines() == 0
+
+
+@pytest.mark.parametrize("shape", ["leaf", "tree"])
+def test_an_interrupt_inside_cancel_is_raised_after_the_cancellation_completes(monkeypatch, shape):
+    import gochan.context as gctx
+    real_close = gctx._close
+    calls = [0]
+
+    def interrupted_close(d):
+        calls[0] += 1
+        if calls[0] in (1, 3):        # a signal handler raising, twice
+            raise KeyboardInterrupt
+        real_close(d)
+
+    root, cancel = context.with_timeout(bg, 3600)
+    nodes = [root]
+    if shape == "tree":
+        for i in range(30):
+            c, _ = context.with_timeout(nodes[i // 3], 3600)
+            nodes.append(c)
+        ran = threading.Event()
+        context.after_func(nodes[-1], ran.set)
+    for c in nodes:
+        c.done()
+    monkeypatch.setattr(gctx, "_close", interrupted_close)
+    with pytest.raises(KeyboardInterrupt):
+        cancel()
+    monkeypatch.undo()
+    for c in nodes:
+        assert isinstance(c.err(), Canceled)
+        assert c.err() is root.err()
+        c.done().recv(timeout=0)       # closed
+        assert c._children is None
+    assert context._pending_deadlines() == 0
+    if shape == "tree":
+        assert ran.wait(SOON)
+
+
+def test_real_ctrl_c_storms_never_leave_a_half_canceled_tree():
+    # A child process cancels trees while SIGINTs rain on its main thread: an
+    # exception from the signal handler may come out of any call, but a
+    # cancel() that began always completes the whole tree.
+    import os
+    import subprocess
+    import sys
+    code = """if True:
+        import os, signal, threading, time
+        from gochan import context
+        bg = context.background()
+        armed = False
+        class Interrupt(Exception):
+            pass
+        def handler(signum, frame):     # KeyboardInterrupt's timing, only where we test
+            if armed:
+                raise Interrupt
+        signal.signal(signal.SIGINT, handler)
+        stop = time.monotonic() + 1.5
+        def rain():
+            while time.monotonic() < stop:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.0003)
+        threading.Thread(target=rain, daemon=True).start()
+        trees = interrupted = lost = 0
+        while time.monotonic() < stop:
+            nodes = []
+            cancel = None
+            armed = True
+            try:
+                root, cancel = context.with_timeout(bg, 3600)
+                nodes.append(root)
+                for i in range(40):
+                    c, _ = context.with_cancel(nodes[i // 4])
+                    nodes.append(c)
+                    c.done()
+            except Interrupt:
+                pass
+            armed = False
+            if cancel is None:
+                lost += 1       # maybe made, never returned: left to its deadline
+                continue
+            armed = True
+            try:
+                cancel()
+            except Interrupt:
+                interrupted += 1
+            armed = False
+            if root.err() is None:      # interrupted before it began: nothing happened
+                assert all(c.err() is None for c in nodes)
+                cancel()
+            bad = [c for c in nodes if c.err() is None or c._children]
+            for c in nodes:
+                c.done().recv(timeout=0)        # closed, or TimeoutError
+            assert not bad, bad
+            trees += 1
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        assert context._pending_deadlines() <= lost, (context._pending_deadlines(), lost)
+        print("ok", trees, interrupted)
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(context.__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=root))
+    assert proc.stdout.startswith("ok "), proc.stdout + proc.stderr
+    assert int(proc.stdout.split()[1]) > 10
