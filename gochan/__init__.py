@@ -14,11 +14,11 @@ context (cancellation and deadlines), and ``Group`` is Go's errgroup.
 """
 from __future__ import annotations
 
-from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
+from gochan._chan import Chan, ClosedChannelError, RecvCase, RecvChan, SendCase, SendChan, nilchan
 from gochan._go import WaitGroup, go
 from gochan._group import Group
 from gochan import context  # noqa: E402  (Go's package context)
-from gochan._select import default, select
+from gochan._select import DefaultCase, default, select
 from gochan._time import Ticker, Timer, after, after_func, tick
 
 __all__ = [
@@ -38,5 +38,8 @@ __all__ = [
     "SendChan",
     "RecvChan",
     "context",
+    "RecvCase",
+    "SendCase",
+    "DefaultCase",
 ]
 __version__ = "0.1.0"

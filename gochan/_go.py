@@ -32,7 +32,8 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     program does not wait for it) and return the started thread.
 
     ``TypeError`` at once if ``fn`` is not callable (a common slip is
-    ``go(worker(1))``, which runs ``worker`` here and passes its result)."""
+    ``go(worker(1))``, which runs ``worker`` here and passes its result).
+    Go: ``go fn(args...)``."""
     if not callable(fn):
         raise _not_callable("go", fn)
     t = threading.Thread(target=fn, args=args, kwargs=kwargs, daemon=True)
@@ -47,7 +48,7 @@ _zero.close()
 
 
 class WaitGroup:
-    """Waits for a collection of goroutines to finish (Go's ``sync.WaitGroup``)."""
+    """Waits for a collection of goroutines to finish.  Go: ``sync.WaitGroup``."""
 
     __slots__ = ("_lock", "_n", "_round")
 
@@ -58,7 +59,8 @@ class WaitGroup:
         self._round: Chan[None] | None = None
 
     def add(self, n: int = 1) -> None:
-        """Add n (which may be negative) to the counter; at zero, wake waiters."""
+        """Add n (which may be negative) to the counter; at zero, wake waiters.
+        A counter below zero: ``ValueError``.  Go: ``wg.Add(n)``."""
         if not isinstance(n, int) or isinstance(n, bool):
             raise TypeError(f"WaitGroup.add: n must be an int, not {type(n).__name__}")
         with self._lock:
@@ -71,14 +73,14 @@ class WaitGroup:
         ch.close()
 
     def done(self) -> None:
-        """Decrement the counter by one."""
+        """Decrement the counter by one.  Go: ``wg.Done()``."""
         self.add(-1)
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
         """``add(1)``, run ``fn(*args, **kwargs)`` in a goroutine and call
         ``done()`` when it returns or raises (Go 1.25's ``wg.Go``); return the
         thread.  An exception ``fn`` raises is reported as any uncaught
-        exception in a thread is (``threading.excepthook``)."""
+        exception in a thread is (``threading.excepthook``).  Go: ``wg.Go(f)``."""
         if not callable(fn):
             raise _not_callable("WaitGroup.go", fn)
 
@@ -99,7 +101,7 @@ class WaitGroup:
         """Block until the counter is zero; return True.  Raise TimeoutError
         if ``timeout`` seconds pass first.  ``timeout`` is parsed like
         ``Chan.recv``'s: ``<= 0`` checks without blocking, one too large to
-        represent waits for ever, NaN is a ValueError."""
+        represent waits for ever, NaN is a ValueError.  Go: ``wg.Wait()``."""
         with self._lock:
             if self._n == 0:
                 ch = _zero

@@ -162,13 +162,15 @@ class Context(abc.ABC):
 
 
 class CancelFunc(Protocol):
-    """``cancel()``: cancel the context (idempotent, from any thread)."""
+    """``cancel()``: cancel the context (idempotent, from any thread).
+    Go: ``context.CancelFunc``."""
 
     def __call__(self) -> None: ...
 
 
 class CancelCauseFunc(Protocol):
-    """``cancel(cause=None)``: cancel the context, recording ``cause``."""
+    """``cancel(cause=None)``: cancel the context, recording ``cause``.
+    Go: ``context.CancelCauseFunc``."""
 
     def __call__(self, cause: Optional[BaseException] = None) -> None: ...
 

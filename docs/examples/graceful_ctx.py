@@ -108,6 +108,7 @@ def main() -> int:
                         if isinstance(why, gochan.signal.SignalReceived) else repr(why))
                 print(f"graceful: got {name}, stop taking work and drain", flush=True)
                 break
+            assert v is not None  # case 0, a recv_ok: a (value, ok) pair
             pair, ok = v
             if not ok:  # the group returned by itself: a worker failed
                 break
@@ -123,6 +124,7 @@ def main() -> int:
                 if i == 1:  # the grace period is over
                     complete = False
                     break
+                assert v is not None
                 pair, ok = v
                 if not ok:  # every worker has left
                     complete = True
