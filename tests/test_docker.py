@@ -40,6 +40,7 @@ BUILD_TIMEOUT = 600   # pip wheel, docker build
 # The graceful services: drain on SIGTERM, flush a complete state file, exit 0.
 GRACEFUL = [
     "graceful.py",
+    "graceful_ctx.py",
 ]
 
 
