@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -190,6 +191,8 @@ def _other_pythons():
 @pytest.mark.parametrize("version,python", _other_pythons() or [pytest.param(
     None, None, marks=pytest.mark.skip(reason="no other CPython 3.10+ on this machine"))])
 def test_exit_stress_on_other_interpreters(version, python, tmp_path):
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        pytest.skip("free-threaded run: the GIL build's run builds and stresses the others")
     # Build the core for that interpreter in a copy of the package, then
     # run the program and a few random mixes with it.
     venv = tmp_path / "venv"

@@ -56,8 +56,37 @@
  *     own call holds a reference until it returns.  parker.value is always
  *     an owned reference, handed to the woken thread.
  *
- *  GIL: every entry point runs with the GIL held; the GIL is released only
- *  inside gc_park() and around cffi calls.  The timer thread never holds it.
+ *  GIL: every entry point runs with the GIL held (an attached thread
+ *  state, on free-threaded CPython); the GIL is released (the thread
+ *  detached) only inside gc_park() and around cffi calls.  The timer
+ *  thread never holds it.
+ *
+ *  Free-threaded CPython (Py_GIL_DISABLED): no invariant above rests on
+ *  the GIL's mutual exclusion; each piece of shared state has its own
+ *  lock, so the same rules hold with any number of threads on any number
+ *  of CPUs.  What the GIL used to serialise, and what protects it now:
+ *   - a channel's fields, ring buffer and the objects in it, and its wait
+ *     queues: the channel lock, which there parks a thread that cannot get
+ *     it soon (a futex mutex, not a spinlock; see gc_lock below);
+ *   - the list of parked operations and its count: list_lock (park.c);
+ *   - the timer heap and its fields: heap_mu, taken before channel locks,
+ *     as with the GIL; a timer's slot and fast-ticker fields: its channel
+ *     lock;
+ *   - reference counts: CPython's own atomic ones; the rule that nothing
+ *     is decremented to zero under a channel lock stays, since a
+ *     destructor may run code that takes that lock;
+ *   - a parker's claim, pause and wake: atomics, as before;
+ *   - the GIL hint that a woken thread waits on (park.c): not used, there
+ *     is no GIL to wait for;
+ *   - fork: CPython stops the world before fork() (every attached thread
+ *     is at a safe point, so outside gochan's critical sections), and
+ *     gochan's atfork handlers take heap_mu and fork_rw as with the GIL;
+ *   - the GC: stops the world too; chan_traverse reads a buffer under its
+ *     channel lock, as with the GIL, because the timer thread and detached
+ *     threads keep running;
+ *   - the Python faces (gochan.signal's registry, the after_func
+ *     dispatcher, WaitGroup, Group, gochan.context) use threading locks.
+ *  The modules declare Py_MOD_GIL_NOT_USED.
  *
  *  Parked threads: every parker inside gc_park() is on a list of parked
  *  operations, protected by its own spinlock (list_lock, park.c).  A thread
@@ -168,7 +197,7 @@ typedef struct gc_parker {
     PyObject *value;      /* received value, owned; NULL for a timer value or zero */
     double tval;          /* timer fire time, when has_tval */
     int has_tval;
-    struct gc_parker *pnext, *pprev;   /* list of parked operations (GIL) */
+    struct gc_parker *pnext, *pprev;   /* list of parked operations (list_lock) */
     struct gc_sudog *sg;  /* its waiters, for the fork purge */
     uint32_t gil_hint;    /* gc_gil_hint seen by a waker holding the GIL */
     int hint_valid;       /* 0: woken by the timer thread */

@@ -24,6 +24,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
 from typing import Any, Callable, Optional
 
@@ -75,6 +76,7 @@ def environment() -> dict[str, Any]:
         env["cpus_usable"] = len(os.sched_getaffinity(0))
     if hasattr(os, "getloadavg"):
         env["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    env.update(_interpreter())
     try:
         env["libraries"] = _python("--env", timeout=120)
     except CellFailed as e:
@@ -83,6 +85,23 @@ def environment() -> dict[str, Any]:
     if commit:
         env["gochan_commit"] = commit
     return env
+
+
+_GIL_PROBE = (
+    "import json, sys, sysconfig\n"
+    "ft = bool(sysconfig.get_config_var('Py_GIL_DISABLED'))\n"
+    "import gochan\n"
+    "print(json.dumps({'free_threaded': ft, 'gil_enabled': sys._is_gil_enabled() if ft else True}))\n"
+)
+
+
+def _interpreter() -> dict[str, Any]:
+    """Whether the interpreter is free-threaded and whether its GIL is on once gochan is
+    imported, as a cell process sees it (PYTHON_GIL is inherited)."""
+    try:
+        return dict(_json_output([sys.executable, "-c", _GIL_PROBE], timeout=120))
+    except CellFailed:
+        return {"free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")), "gil_enabled": None}
 
 
 def _git_commit() -> Optional[str]:

@@ -8,6 +8,14 @@ from ._libs import GOCHAN, LIBRARIES
 from ._load import describe
 
 
+def _gil(env: dict[str, Any]) -> str:
+    """`` (free-threaded, GIL off)`` and the like; nothing for a GIL build."""
+    if not env.get("free_threaded"):
+        return ""
+    on = env.get("gil_enabled")
+    return " (free-threaded, GIL %s)" % ("unknown" if on is None else "on" if on else "off")
+
+
 def fmt_number(x: float) -> str:
     """About three significant digits, never in exponent form."""
     ax = abs(x)
@@ -62,7 +70,7 @@ def render(doc: dict[str, Any]) -> str:
     libs = env.get("libraries", {})
     versions = ", ".join(f"{k} {v['version']}" for k, v in libs.items() if v.get("version") and not k.startswith("queue."))
     lines = [
-        f"gochan benchmarks — {env['date']} — Python {env['python']} on {env['platform']}, "
+        f"gochan benchmarks — {env['date']} — Python {env['python']}{_gil(env)} on {env['platform']}, "
         f"{env.get('cpus_usable', env['cpu_count'])} CPUs, load average {env.get('loadavg_at_start', '?')} at start",
         f"every cell ran {describe(env.get('load', 0))}"
         + (f"; {env['load_restarts']} load process(es) died and were restarted" if env.get("load_restarts") else ""),

@@ -1,0 +1,151 @@
+"""``parallel_pipeline``: what free-threaded CPython buys a channel program.
+
+Four workers each do ~50 us of pure-Python work per item, fed by one thread
+through a channel (capacity 64) and drained through another; the main thread
+collects. Beside it, the same four workers do the same work with no channel
+at all: the physical limit of this interpreter and machine. Figures, per
+item: ``pipeline`` (us), ``limit`` (us, the no-channel workers) and
+``efficiency`` (limit / pipeline: 1.0 means the channels cost nothing).
+
+With the GIL, four threads of Python work cannot beat one, so the pipeline's
+figure is about 4x the work; on a free-threaded interpreter with the GIL off
+both figures drop with the number of CPUs. The table's header says which
+interpreter ran and whether its GIL was on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from ._libs import GO_LIBS, QUEUES, GoLib, QueueLib
+from ._registry import Budget, scenario
+
+PARALLEL = scenario(
+    "parallel_pipeline",
+    "4 workers x ~50 us of Python work per item, through channels; beside the same work with no channel",
+    metrics=(("pipeline", "us/item"), ("limit", "us/item"), ("efficiency", "x of limit")),
+)
+
+WORKERS = 4
+WORK_US = 50.0
+STOP = object()
+
+
+def _work(k: int) -> int:
+    """Pure-Python work: a loop whose length k is calibrated to ~WORK_US."""
+    acc = 0
+    for i in range(k):
+        acc = (acc + i * i) % 1000003
+    return acc
+
+
+_calibrated: dict[str, int] = {}
+
+
+def _loop_length() -> int:
+    """k such that _work(k) takes ~WORK_US on this thread now (measured once per process)."""
+    if "k" not in _calibrated:
+        k = 200
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(20):
+                _work(k)
+            per = (time.perf_counter() - t0) / 20 * 1e6
+            if per > WORK_US / 4 or k > 1 << 22:
+                break
+            k *= 2
+        _calibrated["k"] = max(1, int(k * WORK_US / per))
+    return _calibrated["k"]
+
+
+def _limit(n: int, k: int) -> float:
+    """Seconds for WORKERS threads to do n items of work between them, no channel."""
+    share = [n // WORKERS + (1 if w < n % WORKERS else 0) for w in range(WORKERS)]
+    start = threading.Barrier(WORKERS + 1)
+
+    def worker(m: int) -> None:
+        start.wait()
+        for _ in range(m):
+            _work(k)
+
+    ts = [threading.Thread(target=worker, args=(m,), daemon=True) for m in share]
+    for t in ts:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in ts:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def _figures(n: int, pipeline_s: float, limit_s: float) -> dict[str, float]:
+    return {"pipeline": pipeline_s / n * 1e6, "limit": limit_s / n * 1e6, "efficiency": limit_s / pipeline_s}
+
+
+@PARALLEL.implement(GO_LIBS)
+def _parallel_go(lib: GoLib, b: Budget) -> dict[str, float]:
+    n = b.pick(8000, 2000, 40)
+    k = _loop_length()
+    jobs, results = lib.chan(64), lib.chan(64)
+
+    def feed() -> None:
+        for i in range(n):
+            jobs.send(i)
+        jobs.close()
+
+    def worker() -> None:
+        while True:
+            v, ok = lib.recv_ok(jobs)()
+            if not ok:
+                return
+            _work(k)
+            results.send(v)
+
+    t0 = time.perf_counter()
+    ws = [threading.Thread(target=worker, daemon=True) for _ in range(WORKERS)]
+    for w in ws:
+        w.start()
+    lib.go(feed)
+    got = 0
+    for _ in range(n):
+        results.recv()
+        got += 1
+    pipeline_s = time.perf_counter() - t0
+    for w in ws:
+        w.join()
+    return _figures(n, pipeline_s, _limit(n, k))
+
+
+@PARALLEL.implement(QUEUES, note="a sentinel per worker ends the stream; SimpleQueue is unbounded")
+def _parallel_queue(lib: QueueLib, b: Budget) -> dict[str, float]:
+    n = b.pick(8000, 2000, 40)
+    k = _loop_length()
+    jobs, results = lib.new(64), lib.new(64)
+
+    def feed() -> None:
+        for i in range(n):
+            jobs.put(i)
+        for _ in range(WORKERS):
+            jobs.put(STOP)
+
+    def worker() -> None:
+        while True:
+            v: Any = jobs.get()
+            if v is STOP:
+                return
+            _work(k)
+            results.put(v)
+
+    t0 = time.perf_counter()
+    ws = [threading.Thread(target=worker, daemon=True) for _ in range(WORKERS)]
+    for w in ws:
+        w.start()
+    threading.Thread(target=feed, daemon=True).start()
+    for _ in range(n):
+        results.get()
+    pipeline_s = time.perf_counter() - t0
+    for w in ws:
+        w.join()
+    return _figures(n, pipeline_s, _limit(n, k))
