@@ -9,14 +9,18 @@ The core is C (built by cffi); this package is its typed face::
     i, v = select(ch.recv, default)
 
 The documentation is in docs/.  ``import gochan.signal`` relays
-OS signals to channels.
+OS signals to channels; ``gochan.testing`` runs tests in a bubble on
+virtual time (Go's testing/synctest) and ``Deadlock`` is Go's
+"all goroutines are asleep".
 """
 from __future__ import annotations
 
 from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
+from gochan._debug import Deadlock, dump
 from gochan._go import WaitGroup, go
 from gochan._select import default, select
-from gochan._time import Ticker, Timer, after, after_func, tick
+from gochan._time import Ticker, Timer, after, after_func, now, sleep, tick
+from gochan import testing
 
 __all__ = [
     "Chan",
@@ -33,5 +37,10 @@ __all__ = [
     "ClosedChannelError",
     "SendChan",
     "RecvChan",
+    "now",
+    "sleep",
+    "Deadlock",
+    "dump",
+    "testing",
 ]
 __version__ = "0.1.0"

@@ -104,7 +104,7 @@ int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock) {
     } else if (s > 1e12) {
         *deadline = -1;                   /* ~31700 years: never */
     } else {
-        *deadline = gc_now() + s;
+        *deadline = gc_clock() + s;       /* a bubble's clock inside one */
     }
     return 0;
 }
@@ -120,6 +120,8 @@ static void wake(gc_parker *p) {
     /* Called without any channel lock.  After the exchange the waiter may
        return and its stack frame vanish: p is not touched again. */
     uint32_t *addr = &p->futex;
+    if (__builtin_expect(__atomic_load_n(&p->bubble, __ATOMIC_ACQUIRE) != NULL, 0))
+        gc_bubble_ready(p);      /* counted running before it can run */
     if (__atomic_exchange_n(addr, 1, __ATOMIC_RELEASE) == 2)
         futex(addr, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
@@ -253,7 +255,12 @@ static void wait_for_owner(gc_parker *p) {
 static void unqueue_all(gc_sudog *sg, int n);
 
 /* Joins or leaves the list of parked operations; GIL held. */
-static void list_parked(gc_parker *p, gc_sudog *sg, int n) {
+static void list_parked(gc_parker *p, gc_sudog *sg, int n, double deadline, unsigned long ident) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    p->since = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    p->deadline = deadline;
+    p->ident = ident;
     p->sg = sg;
     p->nsg = n;
     p->pprev = NULL;
@@ -276,9 +283,31 @@ static void unlist_parked(gc_parker *p) {
 
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main);
 
+gc_parker *gc_parked_head(void) { return parked; }
+
 int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
-    list_parked(p, sg, n);
-    int r = park(p, sg, n, deadline, PyThread_get_thread_ident() == main_ident);
+    unsigned long ident = PyThread_get_thread_ident();
+    list_parked(p, sg, n, deadline, ident);
+    int r;
+    if (__builtin_expect(gc_bubble_cur != NULL, 0)) {
+        /* a bubble's goroutine (never the main thread): its deadline is on
+           the bubble's clock, which bubble.c expires */
+        gc_bubble_block(p, sg, n);
+        r = park(p, sg, n, -1, 0);
+        gc_bubble_unblock(p);
+    } else {
+        r = park(p, sg, n, deadline, ident == main_ident);
+    }
+    if (__builtin_expect(p->fired < GC_FIRED_NONE, 0) && r == GC_PARK_WOKEN) {
+        /* ended by a bubble (timeout) or a deadlock detector, not a partner */
+        unqueue_all(sg, n);
+        if (p->fired == GC_FIRED_TIMEOUT) {
+            r = GC_PARK_TIMEOUT;
+        } else {
+            PyErr_SetString(gc_Deadlock, "deadlock: every goroutine of the bubble is durably blocked");
+            r = GC_PARK_ERROR;
+        }
+    }
     unlist_parked(p);
     return r;
 }
@@ -358,6 +387,10 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         }
         if (!is_main)
             continue;              /* a signal on a thread that runs no handler */
+        if (deadline < 0 && gc_deadlock_main(p)) {   /* every thread asleep */
+            unqueue_all(sg, n);
+            return GC_PARK_ERROR;
+        }
         /* A signal may be pending: pause, run the handlers, resume. */
         int free_ = GC_FREE;
         if (!__atomic_compare_exchange_n(&p->done, &free_, GC_PAUSED, 0,
