@@ -148,6 +148,8 @@ class _Critical:
         if self.main:
             _main_depth -= 1
             run = _main_depth == 0 and bool(_deferred)
+        # the process-wide deadlock detector waits while any signal is notified
+        _native.set_notifying(bool(_by_sig), _relay.ident if _relay is not None else None)
         self.lock.release()
         if run:
             while _deferred:

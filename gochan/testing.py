@@ -26,6 +26,7 @@ goroutines and reports.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Dict, List, Tuple, TypeVar
 
 from gochan._go import _bubble_go
@@ -114,5 +115,19 @@ def in_bubble() -> bool:
     return _native.bubble_current() is not None
 
 
-__all__ = ["run", "wait", "in_bubble", "Deadlock"]
+def bubbled(fn: Callable[..., R]) -> Callable[..., R]:
+    """Decorator: every call of ``fn`` runs in a new bubble (``run(fn, ...)``).
+
+    Meant for tests: ``@gochan.testing.bubbled`` above a pytest test function
+    runs its body on virtual time; pytest's fixtures are still passed in
+    (the signature is kept), and a hypothesis ``@given`` may sit above it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        return run(fn, *args, **kwargs)
+
+    return wrapper
+
+
+__all__ = ["run", "wait", "in_bubble", "bubbled", "Deadlock"]
 

@@ -116,6 +116,14 @@ def spawn(fn, *args, **kwargs):
     return Runner(fn, *args, **kwargs)
 
 
+def run_bubble(fn, *args, timeout=SOON, **kwargs):
+    """``gochan.testing.run(fn, ...)`` with a watchdog: a bubble that hangs
+    fails the test after ``timeout`` s (of real time) instead of hanging it."""
+    from gochan import testing
+
+    return spawn(testing.run, fn, *args, **kwargs).result(timeout)
+
+
 def drain(ch, timeout=SOON):
     """``for v in ch`` with a deadline on each receive: a hang becomes a failure."""
     while True:

@@ -57,6 +57,7 @@ __thread gc_bubble *gc_bubble_cur;
 PyObject *gc_Deadlock;
 static long bubble_timers;    /* timers armed in every bubble (GIL) */
 static int notifying;         /* gochan.signal notifications active (GIL) */
+static unsigned long relay_ident;  /* gochan.signal's relay thread, or 0 (GIL) */
 
 double gc_clock(void) {
     gc_bubble *b = gc_bubble_cur;
@@ -358,7 +359,8 @@ int gc_deadlock_main(gc_parker *p) {
             asleep++;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get()); ts;
          ts = PyThreadState_Next(ts))
-        threads++;
+        if (ts->thread_id != relay_ident)   /* idle on its pipe: nothing to relay */
+            threads++;
     if (asleep < threads || !gc_claim(p))
         return 0;
     PyErr_SetString(gc_Deadlock, "all goroutines are asleep - deadlock!");
@@ -583,11 +585,18 @@ static PyObject *f_parked_ops(PyObject *mod, PyObject *unused) {
     return list;
 }
 
-static PyObject *f_set_notifying(PyObject *mod, PyObject *arg) {
-    int v = PyObject_IsTrue(arg);
-    if (v < 0)
+/* set_notifying(active, relay ident or None) */
+static PyObject *f_set_notifying(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "set_notifying(active, relay)");
+        return NULL;
+    }
+    int v = PyObject_IsTrue(args[0]);
+    unsigned long ident = args[1] == Py_None ? 0 : PyLong_AsUnsignedLong(args[1]);
+    if (v < 0 || PyErr_Occurred())
         return NULL;
     notifying = v;
+    relay_ident = ident;
     Py_RETURN_NONE;
 }
 
@@ -603,7 +612,8 @@ static PyMethodDef bubble_functions[] = {
     {"bubble_wait", f_wait, METH_NOARGS, "Wait until every other goroutine of the bubble is durably blocked."},
     {"parked_ops", f_parked_ops, METH_NOARGS,
      "[(ident, what, since, deadline, bubble, durable)] of every parked operation."},
-    {"set_notifying", f_set_notifying, METH_O, "gochan.signal: whether any notification is active."},
+    {"set_notifying", (PyCFunction)(void (*)(void))f_set_notifying, METH_FASTCALL,
+     "set_notifying(active, relay): gochan.signal's notifications and relay thread."},
     {NULL}};
 
 int gc_bubble_init(PyObject *m) {

@@ -387,10 +387,6 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         }
         if (!is_main)
             continue;              /* a signal on a thread that runs no handler */
-        if (deadline < 0 && gc_deadlock_main(p)) {   /* every thread asleep */
-            unqueue_all(sg, n);
-            return GC_PARK_ERROR;
-        }
         /* A signal may be pending: pause, run the handlers, resume. */
         int free_ = GC_FREE;
         if (!__atomic_compare_exchange_n(&p->done, &free_, GC_PAUSED, 0,
@@ -406,6 +402,10 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         if (!resume(p, sg, n)) {
             unqueue_all(sg, n);
             return GC_PARK_RETRY;
+        }
+        if (deadline < 0 && gc_deadlock_main(p)) {   /* every thread asleep */
+            unqueue_all(sg, n);
+            return GC_PARK_ERROR;
         }
     }
 }
