@@ -26,14 +26,14 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
 
 
 def _bubble_go(b: Any, fn: Callable[..., Any], args: Any, kwargs: Any, *,
-               counted: bool, is_main: bool = False) -> threading.Thread:
+               counted: bool, is_main: bool = False, name: str = "") -> threading.Thread:
     """Start fn as a goroutine of bubble b; ``counted``: b already counts it
     (an after_func that fired)."""
     if not counted:
         _native.bubble_spawn(b, 1)
-    name = getattr(fn, "__qualname__", None) or repr(fn)
+    name = name or "goroutine " + (getattr(fn, "__qualname__", None) or repr(fn))
     t = threading.Thread(target=_bubble_main, args=(b, fn, args, kwargs, is_main), daemon=True,
-                         name=f"goroutine {name}")
+                         name=name)
     try:
         t.start()
     except BaseException:

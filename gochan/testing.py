@@ -69,7 +69,8 @@ def run(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
 
     events = b.events
     try:
-        _bubble_go(b, main, (), {}, counted=False, is_main=True)
+        label = getattr(fn, "__qualname__", None) or repr(fn)
+        _bubble_go(b, main, (), {}, counted=False, is_main=True, name=f"testing.run({label})")
         while True:
             item = events.recv()
             if item is None:   # every goroutine has exited
