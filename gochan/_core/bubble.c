@@ -252,12 +252,18 @@ static int timer_live(gc_timer *t) {
 }
 
 /* The earliest time at which something of the bubble is due: a live timer
-   or a parked goroutine's timeout.  Returns 0 if there is none. */
+   or a parked goroutine's timeout.  Returns 0 if there is none.  A ticker
+   passed by while its tick waited unreceived (the clock jumped over its
+   ticks, which were all dropped) resumes its schedule after now. */
 static int next_event(gc_bubble *b, double *when) {
     int found = 0;
     for (Py_ssize_t i = 0; i < b->ntimers; i++) {
         gc_timer *t = b->timers[i];
-        if (timer_live(t) && (!found || t->when < *when)) {
+        if (!timer_live(t))
+            continue;
+        if (t->kind == GC_TIMER_TICKER && t->when <= b->now)
+            t->when += (double)((long long)((b->now - t->when) / t->period) + 1) * t->period;
+        if (!found || t->when < *when) {
             *when = t->when;
             found = 1;
         }
@@ -279,10 +285,11 @@ static void fire_due(gc_bubble *b) {
             continue;
         }
         if (t->kind == GC_TIMER_TICKER) {
-            t->when += t->period;
-            if (t->when <= b->now)
-                t->when = b->now + t->period;
+            /* a tick (dropped if the last one waits unreceived), and the
+               next on its schedule: the clock jumped over any in between,
+               which would all have been dropped */
             gc_timer_fire(t, b->now);
+            t->when += (double)((long long)((b->now - t->when) / t->period) + 1) * t->period;
             i++;
         } else {
             timers_remove(b, t);      /* b->timers[i] is another timer now */
