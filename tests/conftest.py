@@ -205,3 +205,22 @@ def no_value(ch, timeout=0):
     with pytest.raises(TimeoutError):
         v = ch.recv(timeout=timeout)
         pytest.fail("unexpected value %r received" % (v,))
+
+
+def run_child(code, timeout=60, args=(), env=None):
+    """Run ``code`` (a Python program) in a fresh interpreter from the
+    repository root, as a watchdog: a hang fails the test after ``timeout``
+    seconds instead of hanging the suite.  Returns the CompletedProcess."""
+    import subprocess
+    import textwrap
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = _ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    if env:
+        full_env.update(env)
+    try:
+        return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args],
+                              cwd=_ROOT, capture_output=True, text=True,
+                              timeout=timeout, env=full_env)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail("child program still running after %.0f s (hung?); stderr:\n%s"
+                    % (timeout, (e.stderr or b"")[-2000:]))

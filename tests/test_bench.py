@@ -9,12 +9,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
+from conftest import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"gochan", "queue.Queue", "queue.SimpleQueue", "pygolang", "go"}
@@ -53,12 +55,39 @@ def test_unknown_scenario_is_rejected() -> None:
 
 
 @pytest.fixture(scope="module")
-def smoke() -> dict[str, Any]:
+def smoke_run() -> subprocess.CompletedProcess[str]:
     """One --json run at smoke size over a few scenarios, shared by the tests below."""
     proc = bench("--json", "--smoke", "--scenario", "buffered_same_thread", "--scenario=select8_default,timer_latency,prodcons_4x4,sieve")
     assert proc.returncode == 0, proc.stderr
-    doc: dict[str, Any] = json.loads(proc.stdout)  # only JSON on stdout
+    return proc
+
+
+@pytest.fixture(scope="module")
+def smoke(smoke_run: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(smoke_run.stdout)  # only JSON on stdout
     return doc
+
+
+def test_progress_counts_every_cell_that_runs_without_skipping(
+    smoke_run: subprocess.CompletedProcess[str], smoke: dict[str, Any]
+) -> None:
+    """[k/n] on stderr: k goes 1..n with no gap (n/a cells are not counted), n = the cells measured."""
+    measured = {
+        (row["scenario"], label)
+        for row in smoke["results"].values()
+        for label, entry in row["libraries"].items()
+        if entry["median"] is not None or entry.get("error")
+    }
+    starts = re.findall(r"^\[(\d+)/(\d+)\] (\S+) on (\S+) \.\.\.$", smoke_run.stderr, re.M)
+    ends = re.findall(r"^\[(\d+)/(\d+)\] (\S+) on (\S+): [\d.]+ s$", smoke_run.stderr, re.M)
+    assert [int(k) for k, _, _, _ in starts] == list(range(1, len(measured) + 1)), smoke_run.stderr
+    assert {int(n) for _, n, _, _ in starts} == {len(measured)}
+    assert {(sc, label) for _, _, sc, label in starts} == measured
+    assert ends == starts  # each cell that started reports its time under the same number
+    assert f"{len(measured)} cells to run" in smoke_run.stderr
+    # select8_default has n/a cells (queues), so a count of every cell would differ.
+    every_cell = {(row["scenario"], label) for row in smoke["results"].values() for label in row["libraries"]}
+    assert measured < every_cell
 
 
 def test_json_has_environment_and_every_library(smoke: dict[str, Any]) -> None:
@@ -68,6 +97,7 @@ def test_json_has_environment_and_every_library(smoke: dict[str, Any]) -> None:
     assert set(env["libraries"]) == LABELS
     assert env["libraries"]["gochan"]["version"], env["libraries"]["gochan"]
     assert smoke["method"]["repeats"] >= 5
+    assert env["load"] == 0  # no --load: recorded as 0
 
     row = smoke["results"]["buffered_same_thread"]
     assert row["unit"] == "ns/pair"
@@ -112,6 +142,65 @@ def test_checked_scenarios_pass_their_own_checks(smoke: dict[str, Any], scenario
     """prodcons verifies nothing is lost or duplicated, sieve verifies the primes: no cell errors."""
     for label, entry in smoke["results"][scenario]["libraries"].items():
         assert "error" not in entry, (label, entry)
+
+
+# ---------------------------------------------------------------- scaling scenarios
+
+SCALES = {
+    "scale_threads": ("producer/consumer pairs", [1, 2, 4, 8, 16, 32, 64], [""], "ns/item"),
+    "scale_select": ("channels in the select", [1, 4, 16, 64, 256, 1024], [""], "us/round"),
+    "scale_timers": ("pending timers", [10, 100, 1000, 10_000, 100_000], ["arm", "p50"], None),
+}
+
+
+@pytest.fixture(scope="module")
+def scale_doc() -> dict[str, Any]:
+    """The three scaling scenarios at smoke size on gochan and the queues (the go column is tested below)."""
+    from gochan.bench._runner import run
+
+    return run(list(SCALES), "smoke", 5, libraries=("gochan", "queue.Queue", "queue.SimpleQueue"))
+
+
+def test_scale_rows_cover_every_size_in_order(scale_doc: dict[str, Any]) -> None:
+    expected = []
+    for name, (axis, sizes, families, _) in SCALES.items():
+        for fam in families:
+            expected += [f"{name}.{fam + '.' if fam else ''}n{n}" for n in sizes]
+    assert list(scale_doc["results"]) == expected
+    for row_name, row in scale_doc["results"].items():
+        axis, sizes, families, unit = SCALES[row["scenario"]]
+        assert row["axis"] == axis and row["size"] in sizes and row["figure"] in families, row_name
+        assert row["unit"] == (unit or {"arm": "us/timer", "p50": "ms"}[row["figure"]])
+        entry = row["libraries"]["gochan"]
+        assert "error" not in entry, (row_name, entry)
+        assert entry["median"] > 0 and len(entry["samples"]) == 5, (row_name, entry)
+
+
+def test_scale_threads_runs_on_the_queues_the_others_say_why_not(scale_doc: dict[str, Any]) -> None:
+    for label in ("queue.Queue", "queue.SimpleQueue"):
+        for n in SCALES["scale_threads"][1]:
+            entry = scale_doc["results"][f"scale_threads.n{n}"]["libraries"][label]
+            assert "error" not in entry and entry["median"] > 0, (label, n, entry)
+        assert "select" in scale_doc["results"]["scale_select.n1"]["libraries"][label]["note"]
+        assert "thread per timer" in scale_doc["results"]["scale_timers.arm.n10"]["libraries"][label]["note"]
+
+
+def test_scale_rows_can_be_selected_by_figure() -> None:
+    proc = bench("--help")
+    assert "scale_threads" in proc.stdout and "scale_select" in proc.stdout and "scale_timers" in proc.stdout
+    from gochan.bench import _cli
+
+    parser = _cli._parser()
+    assert _cli._selected(parser, ["scale_timers.arm.n100", "scale_select.n4"]) == ["scale_select", "scale_timers"]
+
+
+def test_scaling_scenarios_reject_bad_sizes() -> None:
+    from gochan.bench._registry import scaling
+
+    with pytest.raises(ValueError, match="sizes must be distinct and increasing"):
+        scaling("bad_scale", "x", "things", (4, 2), unit="ns")
+    with pytest.raises(ValueError, match="either unit or figures"):
+        scaling("bad_scale", "x", "things", (1, 2))
 
 
 # ---------------------------------------------------------------- the go column
@@ -194,3 +283,210 @@ def test_go_column_smoke() -> None:
         else:
             assert entry["median"] > 0, (name, entry)
             assert entry["spread"] >= 0, (name, entry)
+
+
+# ---------------------------------------------------------------- --load
+
+
+def _proc_stat(pid: int) -> Optional[list[str]]:
+    """The fields of /proc/PID/stat after the command name (state first), or None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _children(parent: int, marker: str) -> list[int]:
+    """Live (not zombie) processes whose parent is ``parent`` and whose command line contains ``marker``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _proc_stat(int(entry))
+            if st and st[0] != "Z" and int(st[1]) == parent and marker in _cmdline(int(entry)):
+                out.append(int(entry))
+    return sorted(out)
+
+
+def _alive(pid: int) -> bool:
+    st = _proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def _cpu_ticks(pid: int) -> int:
+    st = _proc_stat(pid)
+    assert st is not None, f"process {pid} is gone"
+    return int(st[11]) + int(st[12])  # utime + stime (fields 14 and 15 of stat)
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="inspects processes through Linux's /proc")
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "1.5", "65", ""])
+def test_load_rejects_bad_counts(value: str) -> None:
+    proc = bench("--load", value, "--scenario", "select8_default")
+    assert proc.returncode == 2
+    assert "argument --load:" in proc.stderr and "processes" in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def _run_watching_cells(monkeypatch: pytest.MonkeyPatch, load: int, inside: Callable[[int], None]) -> tuple[dict[str, Any], set[int]]:
+    """Run two smoke cells with ``--load``; around each real cell, check the load processes.
+
+    ``inside(k)`` is called inside cell k (from 1), before it measures.
+    Returns the document and every load pid seen.
+    """
+    from gochan.bench import _load, _runner
+
+    real = _runner._run_cell
+    seen: set[int] = set()
+    count = [0]
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        pids = _children(os.getpid(), _load.MARKER)
+        assert len(pids) == load, f"cell {count[0]} started beside {pids}, not {load} load processes"
+        seen.update(pids)
+        inside(count[0])
+        result = real(*args, **kwargs)
+        assert _children(os.getpid(), _load.MARKER) == pids, "a load process died during the cell"
+        return result
+
+    monkeypatch.setattr(_runner, "_run_cell", watched)
+    doc = _runner.run(["select8_default"], "smoke", 5, libraries=("gochan", "queue.Queue", "go"), load=load)
+    # gochan and (when there is a toolchain) go ran; queue.Queue is n/a for select: no cell.
+    assert count[0] == (2 if shutil.which("go") else 1)
+    return doc, seen
+
+
+@needs_proc
+def test_load_processes_spin_beside_every_cell_and_are_gone_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gochan.bench import _load
+
+    def inside(k: int) -> None:
+        pids = _children(os.getpid(), _load.MARKER)
+        before = [_cpu_ticks(p) for p in pids]
+        # They are CPU-bound: each gains CPU time while the cell would run.
+        wait_until(lambda: all(_cpu_ticks(p) > t for p, t in zip(pids, before)), what="the load processes to use CPU")
+
+    doc, seen = _run_watching_cells(monkeypatch, 2, inside)
+    assert len(seen) == 2  # the same two processes beside every cell
+    assert doc["environment"]["load"] == 2
+    assert "2 CPU-bound" in doc["method"]["load"]
+    assert doc["results"]["select8_default"]["libraries"]["gochan"]["median"] > 0
+    assert not [p for p in seen if _alive(p)], "load processes outlived the run"
+
+
+@needs_proc
+def test_no_load_processes_with_load_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc, seen = _run_watching_cells(monkeypatch, 0, lambda k: None)
+    assert seen == set() and doc["environment"]["load"] == 0
+
+
+@needs_proc
+@pytest.mark.parametrize("exc", [RuntimeError("a cell crashed"), KeyboardInterrupt()])
+def test_load_processes_are_stopped_when_the_run_fails(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    from gochan.bench import _load
+
+    seen: list[int] = []
+
+    def inside(k: int) -> None:
+        seen.extend(_children(os.getpid(), _load.MARKER))
+        raise exc
+
+    with pytest.raises(type(exc)):
+        _run_watching_cells(monkeypatch, 3, inside)
+    assert len(seen) == 3
+    assert not [p for p in seen if _alive(p)], "load processes outlived the failed run"
+
+
+def _start_loaded_bench(load: int) -> tuple[subprocess.Popen[str], list[int]]:
+    """A --json bench run with --load that lasts long enough to be interrupted; returns it once a cell runs.
+
+    It runs in a session of its own, so that its process group can be signalled as a terminal would.
+    """
+    from gochan.bench import _load
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gochan.bench", "--json", "--smoke", "--load", str(load), "--repeats", "5000", "--scenario", "timer_latency"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: len(_children(proc.pid, _load.MARKER)) == load, timeout=60, what="the load processes")
+        wait_until(lambda: _children(proc.pid, "gochan.bench._cell timer_latency"), timeout=60, what="a cell to run")
+        pids = _children(proc.pid, _load.MARKER)
+        assert len(pids) == load
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc, pids
+
+
+@needs_proc
+@pytest.mark.parametrize("group", [False, True], ids=["sigint-to-the-bench", "ctrl-c-to-its-process-group"])
+def test_ctrl_c_stops_the_load_processes_and_keeps_stdout_clean(group: bool) -> None:
+    proc, pids = _start_loaded_bench(2)
+    if group:  # Ctrl+C in a terminal: the bench, its cell and its load processes all get SIGINT
+        os.killpg(proc.pid, signal.SIGINT)
+    else:  # the bench alone: it must stop the others itself
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert out == ""  # --json: no half document
+    # The bench reaped them before exiting: no process left, not even for the parent-watch to end.
+    assert not [p for p in pids if _alive(p)], "load processes outlived the interrupted run"
+
+
+@needs_proc
+def test_load_processes_end_by_themselves_if_the_bench_is_killed() -> None:
+    """SIGKILL skips every finally: each spinner sees its parent gone and exits."""
+    proc, pids = _start_loaded_bench(1)
+    proc.kill()
+    proc.communicate(timeout=60)
+    wait_until(lambda: not [p for p in pids if _alive(p)], timeout=30, what="orphaned load processes to exit")
+
+
+@needs_proc
+def test_a_load_process_that_dies_is_restarted_before_the_next_cell() -> None:
+    from gochan.bench._load import Load
+
+    with Load(2) as load:
+        first = load.pids
+        assert all(_alive(p) for p in first)
+        os.kill(first[0], signal.SIGKILL)
+        wait_until(lambda: not _alive(first[0]), what="the killed load process to die")
+        load.check()
+        assert load.restarts == 1
+        assert load.pids[1] == first[1] and load.pids[0] != first[0]
+        assert all(_alive(p) for p in load.pids)
+        now = load.pids
+    assert not [p for p in first + now if _alive(p)]
+
+
+def test_table_header_and_json_record_the_load() -> None:
+    proc = bench("--smoke", "--load", "1", "--scenario", "select8_default")
+    assert proc.returncode == 0, proc.stderr
+    assert "every cell ran beside 1 CPU-bound process (--load 1)" in proc.stdout.splitlines()[1]
+    proc = bench("--smoke", "--scenario", "select8_default")
+    assert proc.returncode == 0, proc.stderr
+    assert "every cell ran with no added load (--load 0)" in proc.stdout.splitlines()[1]
+    proc = bench("--smoke", "--json", "--load", "2", "--scenario", "select8_default")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["environment"]["load"] == 2

@@ -477,3 +477,21 @@ def test_select_loop_thread_safe_counts():
     for r in rs:
         r.result(timeout=60)
     assert sorted(got) == sorted(list(range(n)) + [10 ** 6 + i for i in range(n)])
+
+
+def test_a_send_case_may_be_a_two_item_namedtuple():
+    # A tuple subclass with two items is a pair: select performs it.
+    import collections
+    Case = collections.namedtuple("Case", "op value")
+    c = Chan(1)
+    assert select(Case(c.send, 7)) == (0, None)
+    assert c.recv(timeout=0) == 7
+
+
+def test_a_send_case_of_three_items_says_how_many_it_has():
+    c = Chan(1)
+    with pytest.raises(ValueError) as ei:
+        select(c.recv, (c.send, 1, 2))
+    msg = str(ei.value)
+    assert "case 1" in msg and "not 3 items" in msg and "(ch.send, value)" in msg
+    assert len(c) == 0

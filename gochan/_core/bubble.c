@@ -124,6 +124,24 @@ static PyObject *parker_text(gc_parker *p) {
     return r;
 }
 
+/* ---- the bubble's parked goroutines ------------------------------------------ */
+
+/* b's durably blocked parkers, into a new array (free() it); GIL held.
+   They stay listed and valid until someone holding the GIL wakes them. */
+static gc_parker **blocked_of(gc_bubble *b, Py_ssize_t *n) {
+    Py_ssize_t cap = __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED);
+    gc_parker **out = malloc((cap > 0 ? cap : 1) * sizeof(gc_parker *));
+    *n = 0;
+    if (!out)
+        return NULL;
+    gc_parked_lock();
+    for (gc_parker *p = gc_parked_head(); p && *n < cap; p = p->pnext)
+        if (p->bubble == b && p->durable)
+            out[(*n)++] = p;
+    gc_parked_unlock();
+    return out;
+}
+
 /* ---- the state machine (GIL held throughout) ------------------------------ */
 
 static void idle(gc_bubble *b);
@@ -268,11 +286,13 @@ static int next_event(gc_bubble *b, double *when) {
             found = 1;
         }
     }
+    gc_parked_lock();
     for (gc_parker *p = gc_parked_head(); p; p = p->pnext)
-        if (p->bubble == b && p->deadline >= 0 && (!found || p->deadline < *when)) {
+        if (p->bubble == b && p->durable && p->deadline >= 0 && (!found || p->deadline < *when)) {
             *when = p->deadline;
             found = 1;
         }
+    gc_parked_unlock();
     return found;
 }
 
@@ -299,9 +319,12 @@ static void fire_due(gc_bubble *b) {
                 gc_timer_fire(t, b->now);
         }
     }
-    for (gc_parker *p = gc_parked_head(); p; p = p->pnext)
-        if (p->bubble == b && p->deadline >= 0 && p->deadline <= b->now)
-            end_parker(p, GC_FIRED_TIMEOUT);
+    Py_ssize_t n;
+    gc_parker **blocked = blocked_of(b, &n);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (blocked[i]->deadline >= 0 && blocked[i]->deadline <= b->now)
+            end_parker(blocked[i], GC_FIRED_TIMEOUT);
+    free(blocked);
 }
 
 /* Every goroutine is durably blocked and nothing can wake one: record who
@@ -309,14 +332,15 @@ static void fire_due(gc_bubble *b) {
 static void deadlock(gc_bubble *b) {
     if (!b->deadlocked)
         b->deadlocked = b->main_done ? 2 : 1;
+    Py_ssize_t n;
+    gc_parker **blocked = blocked_of(b, &n);
     if (!b->report) {
         /* no collection (and so no finalizer) while this thread is half
            parked; a report that cannot be built is left empty */
         int gc_was = PyGC_Disable();
         PyObject *report = PyList_New(0);
-        for (gc_parker *p = gc_parked_head(); p && report; p = p->pnext) {
-            if (p->bubble != b || !p->durable)
-                continue;
+        for (Py_ssize_t i = 0; i < n && report; i++) {
+            gc_parker *p = blocked[i];
             PyObject *text = parker_text(p);
             PyObject *item = text ? Py_BuildValue("(kO)", p->ident, text) : NULL;
             if (!item || PyList_Append(report, item) < 0)
@@ -330,9 +354,9 @@ static void deadlock(gc_bubble *b) {
         if (gc_was)
             PyGC_Enable();
     }
-    for (gc_parker *p = gc_parked_head(); p; p = p->pnext)
-        if (p->bubble == b && p->durable)
-            end_parker(p, GC_FIRED_DEADLOCK);
+    for (Py_ssize_t i = 0; i < n; i++)
+        end_parker(blocked[i], GC_FIRED_DEADLOCK);
+    free(blocked);
 }
 
 static void idle(gc_bubble *b) {
@@ -361,9 +385,11 @@ int gc_deadlock_main(gc_parker *p) {
     if (notifying || bubble_timers > 0 || gc_timers_armed())
         return 0;
     long asleep = 0, threads = 0;
+    gc_parked_lock();
     for (gc_parker *q = gc_parked_head(); q; q = q->pnext)
         if (q->deadline < 0 && __atomic_load_n(&q->done, __ATOMIC_ACQUIRE) == GC_FREE)
             asleep++;
+    gc_parked_unlock();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get()); ts;
          ts = PyThreadState_Next(ts))
         if (ts->thread_id != relay_ident)   /* idle on its pipe: nothing to relay */
@@ -574,21 +600,67 @@ static PyObject *f_wait(PyObject *mod, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* One parked operation, copied while listed (its channels and bubble are
+   new references). */
+typedef struct {
+    unsigned long ident;
+    int op, durable, nsg;
+    double since, deadline;
+    gc_bubble *bubble;
+    gc_chan **chans;
+} op_copy;
+
 /* parked_ops() -> [(ident, what, since, deadline or None, bubble or None, durable)] */
 static PyObject *f_parked_ops(PyObject *mod, PyObject *unused) {
-    PyObject *list = PyList_New(0);
-    for (gc_parker *p = gc_parked_head(); p && list; p = p->pnext) {
-        PyObject *text = parker_text(p);
-        PyObject *dl = p->deadline >= 0 ? PyFloat_FromDouble(p->deadline) : Py_NewRef(Py_None);
-        PyObject *item = text && dl ? Py_BuildValue("(kOdOOi)", p->ident, text, p->since, dl,
-                                                    p->bubble ? (PyObject *)p->bubble : Py_None,
-                                                    p->durable) : NULL;
-        if (!item || PyList_Append(list, item) < 0)
-            Py_CLEAR(list);
-        Py_XDECREF(item);
-        Py_XDECREF(text);
-        Py_XDECREF(dl);
+    Py_ssize_t cap = __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED), n = 0;
+    op_copy *ops = calloc(cap > 0 ? cap : 1, sizeof(op_copy));
+    if (!ops)
+        return PyErr_NoMemory();
+    /* copy under the list's lock (an operation may retire at any moment,
+       and only a listed one is sure to exist); Python objects are built
+       after it */
+    gc_parked_lock();
+    for (gc_parker *p = gc_parked_head(); p && n < cap; p = p->pnext) {
+        op_copy *o = &ops[n];
+        o->chans = p->nsg ? malloc(p->nsg * sizeof(gc_chan *)) : NULL;
+        if (p->nsg && !o->chans)
+            continue;
+        o->ident = p->ident;
+        o->op = p->op;
+        o->durable = p->durable;
+        o->since = p->since;
+        o->deadline = p->deadline;
+        o->bubble = p->bubble;
+        Py_XINCREF(o->bubble);
+        o->nsg = p->nsg;
+        for (int i = 0; i < p->nsg; i++) {
+            o->chans[i] = p->sg[i].c;
+            Py_INCREF(o->chans[i]);
+        }
+        n++;
     }
+    gc_parked_unlock();
+    PyObject *list = PyList_New(0);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        op_copy *o = &ops[k];
+        if (list) {
+            PyObject *text = gc_op_text(o->op, o->chans, o->nsg);
+            PyObject *dl = o->deadline >= 0 ? PyFloat_FromDouble(o->deadline) : Py_NewRef(Py_None);
+            PyObject *item = text && dl ? Py_BuildValue("(kOdOOi)", o->ident, text, o->since, dl,
+                                                        o->bubble ? (PyObject *)o->bubble : Py_None,
+                                                        o->durable) : NULL;
+            if (!item || PyList_Append(list, item) < 0)
+                Py_CLEAR(list);
+            Py_XDECREF(item);
+            Py_XDECREF(text);
+            Py_XDECREF(dl);
+        }
+        for (int i = 0; i < o->nsg; i++)
+            Py_DECREF(o->chans[i]);
+        Py_XDECREF(o->bubble);
+        free(o->chans);
+    }
+    free(ops);
     return list;
 }
 

@@ -173,11 +173,8 @@ int gc_chan_trysend_locked(gc_chan *c, PyObject *owned, gc_parker **wake) {
    block. */
 int gc_chan_tryrecv_locked(gc_chan *c, gc_parker *res, gc_parker **wake) {
     if (c->kind == GC_KIND_TIMER) {
-        gc_timer *t = c->timer;
-        if (!t->slot_full)
+        if (!gc_timer_take_locked(c->timer, &res->tval, 1))
             return 0;
-        t->slot_full = 0;
-        res->tval = t->slot;
         res->has_tval = 1;
         res->result = GC_RES_OK;
         return 1;

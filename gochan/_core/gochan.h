@@ -17,9 +17,11 @@
  *  Channel lock (gc_chan.lock, a spinlock):
  *   - protects every field of gc_chan below it, the timer's value slot, and
  *     the queue links of every gc_sudog queued on the channel;
- *   - is taken either by a thread that holds the GIL, or by the timer thread
- *     while it holds the timer heap lock (lock order: heap lock, then channel
- *     locks; several channel locks are taken in increasing address order);
+ *   - is taken by a thread that holds the GIL, by the timer thread while it
+ *     holds the timer heap lock (lock order: heap lock, then channel locks;
+ *     several channel locks are taken in increasing address order), or by
+ *     a parked thread retiring its own waiters without the GIL (one channel
+ *     lock at a time, see "Exit");
  *   - is never held while taking the GIL, while calling Python code, or while
  *     decrementing a reference count that could reach zero (a destructor
  *     could run Python code that uses the same channel).  Objects are only
@@ -59,15 +61,31 @@
  *  inside gc_park() and around cffi calls.  The timer thread never holds it.
  *
  *  Parked threads: every parker inside gc_park() is on a list of parked
- *  operations, linked and unlinked with the GIL held (so the GIL protects
- *  the list).  A thread queues its waiters and joins the list before it
- *  releases the GIL, and leaves it after retaking the GIL.
+ *  operations, protected by its own spinlock (list_lock, park.c).  A thread
+ *  queues its waiters and joins the list with the GIL held, before it
+ *  releases the GIL.
  *
- *  fork(): the forking thread holds the GIL and (pthread_atfork) the timer
- *  heap lock, so no channel lock is held and no waiter is half-queued.  In
- *  the child, every parker on the list belongs to a thread that does not
- *  exist there: its waiters are taken off their queues at once (their
- *  operations never complete in the child) and the list is emptied.
+ *  Exit (why waiters are retired without the GIL): once the interpreter
+ *  is finalizing, a daemon thread that asks for the GIL ends inside
+ *  take_gil and its stack (where its parker and sudogs live) is freed.  So
+ *  a thread never asks for the GIL while anything of its operation is
+ *  reachable: before Py_END_ALLOW_THREADS, gc_park takes every waiter that
+ *  is still queued off its queue and leaves the list of parked operations
+ *  (retire(), park.c).  From then on only its own thread knows the
+ *  parker; if that thread ends in take_gil, nothing points to its stack.
+ *  The one exception is the main thread, which pauses to run signal
+ *  handlers with its waiters queued: the interpreter never ends the main
+ *  thread in take_gil.  A thread that is still asleep in gc_park at exit
+ *  keeps its stack until the process ends, so wakers (the timer thread,
+ *  a __del__ that closes a channel) may still complete it.
+ *
+ *  fork(): the forking thread holds the GIL, the timer heap lock and
+ *  (pthread_atfork) fork_rw for writing, which every retire() holds for
+ *  reading; so no channel lock is held, no waiter is half-queued and the
+ *  list is consistent.  In the child, every parker on the list belongs to
+ *  a thread that does not exist there: its waiters are taken off their
+ *  queues at once (their operations never complete in the child) and the
+ *  list is emptied.
  * --------------------------------------------------------------------------- */
 #ifndef GOCHAN_H
 #define GOCHAN_H
@@ -219,7 +237,14 @@ double gc_now(void);              /* CLOCK_MONOTONIC seconds */
    Sets *nonblock for timeout <= 0.  Returns -1 with an exception set. */
 int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock);
 extern long gc_parked_threads;
-gc_parker *gc_parked_head(void);        /* the list of parked operations (GIL) */
+/* The list of parked operations: walk it only between gc_parked_lock() and
+   gc_parked_unlock() (a spinlock: no Python code, no allocation of Python
+   objects, nothing that could park, in between).  With the GIL held, no
+   operation joins it; any may leave it (retire()), except a bubble's
+   durably blocked ones, which wait for a GIL holder to wake them. */
+gc_parker *gc_parked_head(void);
+void gc_parked_lock(void);
+void gc_parked_unlock(void);
 void gc_park_after_fork_child(void);   /* purges the waiters of lost threads */
 int gc_park_init(void);
 
@@ -266,14 +291,29 @@ typedef struct gc_timer {
     double period;         /* ticker period, > 0 (heap lock) */
     Py_ssize_t heapidx;    /* index in the heap, -1 if not in it (heap lock) */
     int forever;           /* armed with a deadline too far to represent (heap lock) */
+    double idle;           /* ticker nobody receives from: current re-fire gap,
+                              0 while ticks are taken (heap lock) */
     int slot_full;         /* a fired value waits for a receiver (chan lock) */
     double slot;           /* that value (chan lock) */
+    int fast;              /* armed ticker with period < GC_TICK_FLOOR: a receiver
+                              takes a due tick itself (chan lock) */
+    double fperiod, last;  /* its period; when its last tick was delivered (chan lock) */
     PyObject *token;       /* GC_TIMER_FUNC: owned (fn, args, chan) while armed;
                               not visited by the GC: it pins an armed after_func */
     PyObject *fn, *fargs;  /* GC_TIMER_FUNC: what to run (visited by the GC) */
     Py_ssize_t bidx;       /* a bubble's timer: index in its list, -1 if not armed (GIL) */
 } gc_timer;
 
+/* The shortest gap between two firings of one ticker by the timer thread,
+   and the longest a ticker nobody receives from backs off to.  A ticker
+   with a shorter period still delivers a tick whenever a receiver asks and
+   one is due (gc_timer_take_locked), so it is as fast as its receivers. */
+#define GC_TICK_FLOOR 20e-6
+#define GC_TICK_IDLE_MAX 1e-3
+/* A timer channel's receive without blocking: a fired value in the slot,
+   or a due tick of a fast ticker.  Returns 1 with *tval set, else 0; c
+   locked.  With take == 0 it only tells whether one is there. */
+int gc_timer_take_locked(gc_timer *t, double *tval, int take);
 PyObject *gc_timer_new(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
 PyObject *gc_timer_stop(PyObject *mod, PyObject *ch);
 PyObject *gc_timer_reset(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);

@@ -52,9 +52,15 @@
 
 #define GC_MAIN_SLICE 0.05   /* seconds between signal checks in the main thread */
 
-long gc_parked_threads;      /* threads inside gc_park (written with the GIL,
-                                read anywhere: atomic) */
-static gc_parker *parked;    /* the list of parked operations (GIL) */
+long gc_parked_threads;      /* threads inside gc_park (written under
+                                list_lock, read anywhere: atomic) */
+static gc_parker *parked;    /* the list of parked operations (list_lock) */
+static gc_lock list_lock;    /* protects `parked`: joined with the GIL held,
+                                left without it (see retire()) */
+/* Held for reading by a thread that retires its operation without the GIL
+   (retire()), for writing across fork(): so the child never inherits a
+   half-unlinked queue or list. */
+static pthread_rwlock_t fork_rw;
 static unsigned long main_ident;
 
 void gc_lock_slow(gc_lock *l) {
@@ -232,9 +238,15 @@ static int futex_sleep(gc_parker *p, double until, int spin) {
     }
 }
 
+/* Takes the waiters that are still queued off their queues; with or
+   without the GIL.  sudog.queued only ever goes from 1 to 0 while the
+   operation is parked (under the channel lock), so a 0 read without the
+   lock is final. */
 static void unqueue_all(gc_sudog *sg, int n) {
     for (int i = 0; i < n; i++) {
         gc_chan *c = sg[i].c;
+        if (!__atomic_load_n(&sg[i].queued, __ATOMIC_RELAXED))
+            continue;
         gc_lock_acquire(&c->lock);
         if (sg[i].queued)
             gc_waitq_unlink(sg[i].elem ? &c->sendq : &c->recvq, &sg[i]);
@@ -243,18 +255,13 @@ static void unqueue_all(gc_sudog *sg, int n) {
 }
 
 /* The owner of a parker that is not this thread wakes it soon; wait for
-   that without the GIL's help (the owner never needs the GIL to finish). */
-static void wait_for_owner(gc_parker *p) {
-    while (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) != 1) {
-        Py_BEGIN_ALLOW_THREADS
+   that (no GIL needed: the owner never needs the GIL to finish). */
+static void wait_for_owner_nogil(gc_parker *p) {
+    while (__atomic_load_n(&p->futex, __ATOMIC_ACQUIRE) != 1)
         futex_sleep(p, -1, 0);
-        Py_END_ALLOW_THREADS
-    }
 }
 
-static void unqueue_all(gc_sudog *sg, int n);
-
-/* Joins or leaves the list of parked operations; GIL held. */
+/* Joins the list of parked operations; GIL held. */
 static void list_parked(gc_parker *p, gc_sudog *sg, int n, double deadline, unsigned long ident) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -264,14 +271,18 @@ static void list_parked(gc_parker *p, gc_sudog *sg, int n, double deadline, unsi
     p->sg = sg;
     p->nsg = n;
     p->pprev = NULL;
+    gc_lock_acquire(&list_lock);
     p->pnext = parked;
     if (parked)
         parked->pprev = p;
     parked = p;
     __atomic_add_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
+    gc_lock_release(&list_lock);
 }
 
+/* Leaves it; with or without the GIL. */
 static void unlist_parked(gc_parker *p) {
+    gc_lock_acquire(&list_lock);
     if (p->pprev)
         p->pprev->pnext = p->pnext;
     else
@@ -279,15 +290,33 @@ static void unlist_parked(gc_parker *p) {
     if (p->pnext)
         p->pnext->pprev = p->pprev;
     __atomic_sub_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
+    gc_lock_release(&list_lock);
+}
+
+/* Takes every trace of p off the shared structures: the waiters still
+   queued (the losing cases of a select, or all of them after a timeout)
+   and p's entry in the list of parked operations.  Called WITHOUT the GIL,
+   before the thread asks for the GIL again: at interpreter exit, asking for
+   the GIL ends a daemon thread inside take_gil, its stack is freed, and
+   anything still linked to it would be read by the next walker of that
+   queue (see "Exit" in gochan.h). */
+static void retire(gc_parker *p, gc_sudog *sg, int n) {
+    pthread_rwlock_rdlock(&fork_rw);
+    unqueue_all(sg, n);
+    unlist_parked(p);
+    pthread_rwlock_unlock(&fork_rw);
 }
 
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main);
 
 gc_parker *gc_parked_head(void) { return parked; }
+void gc_parked_lock(void) { gc_lock_acquire(&list_lock); }
+void gc_parked_unlock(void) { gc_lock_release(&list_lock); }
 
 int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
     unsigned long ident = PyThread_get_thread_ident();
     list_parked(p, sg, n, deadline, ident);
+    /* park() retires p (off every queue and the list) on every way out */
     int r;
     if (__builtin_expect(gc_bubble_cur != NULL, 0)) {
         /* a bubble's goroutine (never the main thread): its deadline is on
@@ -300,7 +329,6 @@ int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
     }
     if (__builtin_expect(p->fired < GC_FIRED_NONE, 0) && r == GC_PARK_WOKEN) {
         /* ended by a bubble (timeout) or a deadlock detector, not a partner */
-        unqueue_all(sg, n);
         if (p->fired == GC_FIRED_TIMEOUT) {
             r = GC_PARK_TIMEOUT;
         } else {
@@ -308,7 +336,6 @@ int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
             r = GC_PARK_ERROR;
         }
     }
-    unlist_parked(p);
     return r;
 }
 
@@ -327,7 +354,7 @@ static int case_ready(gc_sudog *s) {
         return 1;
     if (s->elem == NULL) {
         if (c->kind == GC_KIND_TIMER)
-            return c->timer->slot_full;
+            return gc_timer_take_locked(c->timer, NULL, 0);
         return c->count > 0 || has_live(&c->sendq, s->p);
     }
     return c->count < c->cap || has_live(&c->recvq, s->p);
@@ -361,6 +388,7 @@ static int resume(gc_parker *p, gc_sudog *sg, int n) {
 
 
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main) {
+    enum { SIGNALED = -1, SLICE = 0, WOKEN = 1, TIMED_OUT = 2 };
     for (int first = 1;; first = 0) {
         double until = deadline;
         if (is_main) {
@@ -372,39 +400,49 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         __atomic_add_fetch(&gc_gil_hint, 1, __ATOMIC_RELAXED);
         Py_BEGIN_ALLOW_THREADS
         r = futex_sleep(p, until, first);
-        if (r == 1)
+        if (r == WOKEN) {
             wait_gil_hint(p);
-        Py_END_ALLOW_THREADS
-        if (r == 1)
-            return GC_PARK_WOKEN;
-        if (deadline >= 0 && gc_now() >= deadline) {
-            if (!gc_claim(p)) {
-                wait_for_owner(p);
-                return GC_PARK_WOKEN;
+        } else if (deadline >= 0 && gc_now() >= deadline) {
+            if (gc_claim(p)) {
+                r = TIMED_OUT;
+            } else {
+                wait_for_owner_nogil(p);   /* completed as the deadline passed */
+                r = WOKEN;
             }
-            unqueue_all(sg, n);
-            return GC_PARK_TIMEOUT;
         }
+        if (r == WOKEN || r == TIMED_OUT)
+            retire(p, sg, n);              /* before asking for the GIL */
+        Py_END_ALLOW_THREADS
+        if (r == WOKEN)
+            return GC_PARK_WOKEN;
+        if (r == TIMED_OUT)
+            return GC_PARK_TIMEOUT;
         if (!is_main)
             continue;              /* a signal on a thread that runs no handler */
-        /* A signal may be pending: pause, run the handlers, resume. */
+        /* A signal may be pending: pause, run the handlers, resume.  Only the
+           main thread gets here, and the interpreter never ends the main
+           thread in take_gil, so it may hold on to its waiters across the
+           GIL (they keep their place in the queues). */
         int free_ = GC_FREE;
         if (!__atomic_compare_exchange_n(&p->done, &free_, GC_PAUSED, 0,
                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            wait_for_owner(p);
+            Py_BEGIN_ALLOW_THREADS
+            wait_for_owner_nogil(p);
+            retire(p, sg, n);
+            Py_END_ALLOW_THREADS
             return GC_PARK_WOKEN;
         }
         if (PyErr_CheckSignals() < 0) {
             __atomic_store_n(&p->done, GC_CLAIMED, __ATOMIC_RELEASE);
-            unqueue_all(sg, n);
+            retire(p, sg, n);
             return GC_PARK_ERROR;
         }
         if (!resume(p, sg, n)) {
-            unqueue_all(sg, n);
+            retire(p, sg, n);
             return GC_PARK_RETRY;
         }
         if (deadline < 0 && gc_deadlock_main(p)) {   /* every thread asleep */
-            unqueue_all(sg, n);
+            retire(p, sg, n);
             return GC_PARK_ERROR;
         }
     }
@@ -438,12 +476,33 @@ void gc_park_after_fork_child(void) {
     }
     parked = keep;
     gc_parked_threads = nkeep;
+    gc_lock_init(&list_lock);
     main_ident = PyThread_get_thread_ident();
 }
+
+/* fork() with fork_rw held for writing: no thread is half-way through
+   retiring an operation (see retire()). */
+static void atfork_prepare(void) { pthread_rwlock_wrlock(&fork_rw); }
+static void atfork_parent(void) { pthread_rwlock_unlock(&fork_rw); }
+static void init_fork_rw(void) {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    /* a steady stream of retiring threads must not starve fork() */
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&fork_rw, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+static void atfork_child(void) { init_fork_rw(); }
 
 /* Called once at module init, from the thread that imports gochan; the main
    thread is looked up through the threading module. */
 int gc_park_init(void) {
+    init_fork_rw();
+    gc_lock_init(&list_lock);
+    if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "gochan: pthread_atfork failed");
+        return -1;
+    }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     max_spinners = ncpu > 1 ? (int)(ncpu - 1) : 0;
     PyObject *threading = PyImport_ImportModule("threading");

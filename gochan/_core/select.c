@@ -10,8 +10,9 @@
  *      waiter on every case, in that same random order (so that a partner
  *      arriving on a channel that several cases share picks one at random),
  *      unlock and park;
- *   3. once woken, lock every channel again and take the waiters of the
- *      cases that lost off their queues.
+ *   3. once woken, take the waiters of the cases that lost off their
+ *      queues: gc_park does it, without the GIL, before it retakes it
+ *      (see "Exit" in gochan.h).
  * A select never pairs its own send with its own receive: its waiters are
  * only queued after polling, and only other threads complete them.
  */
@@ -81,7 +82,7 @@ static int classify(PyObject *const *args, Py_ssize_t n, gc_case *cases, Py_ssiz
         if (is_method(o, RECV_M) || is_method(o, RECV_OK_M)) {
             cs->c = (gc_chan *)((PyCFunctionObject *)o)->m_self;
             cs->kind = is_method(o, RECV_M) ? CASE_RECV : CASE_RECV_OK;
-        } else if (PyTuple_CheckExact(o) && PyTuple_GET_SIZE(o) == 2 &&
+        } else if (PyTuple_Check(o) && PyTuple_GET_SIZE(o) == 2 &&
                    is_method(PyTuple_GET_ITEM(o, 0), SEND_M)) {
             cs->c = (gc_chan *)((PyCFunctionObject *)PyTuple_GET_ITEM(o, 0))->m_self;
             cs->kind = CASE_SEND;
@@ -93,8 +94,10 @@ static int classify(PyObject *const *args, Py_ssize_t n, gc_case *cases, Py_ssiz
                               "a send case is a pair (ch.send, value)");
         } else if (PyTuple_Check(o) && PyTuple_GET_SIZE(o) > 0 &&
                    is_method(PyTuple_GET_ITEM(o, 0), SEND_M)) {
-            return case_error(PyExc_ValueError, i, o,
-                              "a send case is a pair (ch.send, value) of exactly two items");
+            PyErr_Format(PyExc_ValueError,
+                         "select: case %zd (%R): a send case is a pair (ch.send, value), "
+                         "not %zd items", i, o, PyTuple_GET_SIZE(o));
+            return -1;
         } else {
             return case_error(PyExc_TypeError, i, o,
                               "not a channel operation (expected ch.recv, ch.recv_ok, "
@@ -291,12 +294,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
         p.op = GC_OP_SELECT;
         int r = gc_park(&p, sg, nlive, deadline);
         if (r == GC_PARK_WOKEN) {
-            /* pass 3: take the losing cases' waiters off their queues */
-            gc_lock_all(order, m);
-            for (int k = 0; k < nlive; k++)
-                if (sg[k].queued)
-                    gc_waitq_unlink(sg[k].elem ? &sg[k].c->sendq : &sg[k].c->recvq, &sg[k]);
-            gc_unlock_all(order, m);
+            /* pass 3 is done: gc_park took the losers' waiters off */
             ret = case_result(&cases[p.fired], p.fired, &p);
             goto out;
         }

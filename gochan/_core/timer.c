@@ -17,13 +17,27 @@
  *
  * Locks: heap_mu (a pthread mutex) protects the heap, thread_state and the
  * gc_timer fields marked "heap lock"; it is taken before any channel lock.
- * The timer thread holds heap_mu while it fires timers, so once a caller
- * holds heap_mu no timer is being fired.  fork() happens with heap_mu held
- * (pthread_atfork), so the child never inherits a half-fired timer.
+ * The timer thread holds heap_mu while it fires a timer, so once a caller
+ * holds heap_mu no timer is being fired.  It never holds heap_mu across
+ * more than one firing: Python threads wait for heap_mu holding the GIL
+ * (arming, stopping, freeing a timer), so a long hold would stall them all.
+ * fork() happens with heap_mu held (pthread_atfork), so the child never
+ * inherits a half-fired timer.
+ *
+ * Tiny periods.  A ticker is re-armed at when + period, or now + period if
+ * it fell behind (the missed ticks are skipped, as in Go).  For a period
+ * below GC_TICK_FLOOR that deadline has passed again by the time the
+ * thread looks, so the thread would fire the ticker in a loop.  Instead it
+ * re-fires such a ticker at most every GC_TICK_FLOOR, backing off to
+ * GC_TICK_IDLE_MAX while nobody takes the ticks, and a receiver takes a due
+ * tick itself (gc_timer_take_locked): "fast" tickers deliver as fast as
+ * their receivers ask, and one nobody receives from costs ~1000 firings a
+ * second.  Tickers with longer periods keep Go's exact schedule.
  */
 #include "gochan.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -102,8 +116,10 @@ static void heap_remove(gc_timer *t) {
 /* Fires t at time now: hands the time to a parked receiver or leaves it in
    the slot (a ticker whose slot is full drops this tick); an after-func
    timer sends its token on the after-func queue.  Returns -1 if memory ran
-   out (the after-func queue could not grow), 0 otherwise. */
+   out (the after-func queue could not grow), 1 if the tick was dropped
+   (nobody took the previous one), 0 otherwise. */
 static int fire(gc_timer *t, double now) {
+    int dropped = 0;
     gc_parker *wake = NULL;
     if (t->kind == GC_TIMER_FUNC) {
         if (!t->token)
@@ -127,12 +143,69 @@ static int fire(gc_timer *t, double now) {
         } else if (!t->slot_full) {
             t->slot_full = 1;
             t->slot = now;
+        } else {
+            dropped = 1;
         }
+        if (!dropped)
+            t->last = now;
         gc_lock_release(&c->lock);
     }
     if (wake)
         gc_wake_nogil(wake);
-    return 0;
+    return dropped;
+}
+
+int gc_timer_take_locked(gc_timer *t, double *tval, int take) {
+    if (t->slot_full) {
+        if (take) {
+            t->slot_full = 0;
+            *tval = t->slot;
+        }
+        return 1;
+    }
+    if (!t->fast)
+        return 0;
+    double now = gc_now();
+    if (now < t->last + t->fperiod)
+        return 0;
+    if (take) {
+        t->last = now;
+        *tval = now;
+    }
+    return 1;
+}
+
+/* The next deadline of ticker t, fired at `now` (dropped: nobody took the
+   previous tick).  Heap lock held. */
+static double ticker_next(gc_timer *t, double now, int dropped) {
+    double next = t->when + t->period;
+    if (next <= now)                   /* fell behind: skip the missed ticks */
+        next = now + t->period;
+    if (t->period < GC_TICK_IDLE_MAX) {
+        /* never re-fire in a loop; back off while nobody takes the ticks */
+        double gap = GC_TICK_FLOOR;
+        if (dropped) {
+            t->idle = t->idle > 0 ? t->idle * 2 : GC_TICK_FLOOR;
+            if (t->idle > GC_TICK_IDLE_MAX)
+                t->idle = GC_TICK_IDLE_MAX;
+            gap = t->idle;
+        } else {
+            t->idle = 0;
+        }
+        if (next < now + gap)
+            next = now + gap;
+    }
+    return next;
+}
+
+/* Threads (other than the timer thread) waiting for heap_mu now. */
+static int heap_waiting;
+
+/* heap_mu for a thread that is not the timer thread. */
+static void heap_lock(void) {
+    __atomic_add_fetch(&heap_waiting, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&heap_mu);
+    __atomic_sub_fetch(&heap_waiting, 1, __ATOMIC_RELAXED);
 }
 
 int gc_timer_fire(gc_timer *t, double now) { return fire(t, now); }
@@ -156,15 +229,19 @@ static void *timer_thread(void *arg) {
             continue;
         }
         heap_remove(t);
-        if (fire(t, now) < 0) {
+        int r = fire(t, now);
+        if (r < 0) {
             t->when = now + 0.01;          /* out of memory: try again soon */
             heap_push(t);
         } else if (t->kind == GC_TIMER_TICKER) {
-            t->when += t->period;
-            if (t->when <= now)            /* fell behind: skip the missed ticks */
-                t->when = now + t->period;
+            t->when = ticker_next(t, now, r);
             heap_push(t);
         }
+        /* one firing per hold: let a thread that waits for heap_mu in */
+        pthread_mutex_unlock(&heap_mu);
+        if (__atomic_load_n(&heap_waiting, __ATOMIC_RELAXED))
+            sched_yield();
+        pthread_mutex_lock(&heap_mu);
     }
     return NULL;
 }
@@ -231,6 +308,7 @@ static int disarm(gc_timer *t, PyObject **token) {
     if (t->slot_full)
         pending = 1;
     t->slot_full = 0;
+    t->fast = 0;
     gc_lock_release(&c->lock);
     *token = t->token;
     t->token = NULL;
@@ -254,9 +332,15 @@ static int arm(gc_timer *t, double s, int forever) {
     if (t->kind == GC_TIMER_TICKER) {
         t->period = s;
         t->when = now + s;
+        t->idle = 0;
+        gc_lock_acquire(&t->c->lock);
+        t->fast = s < GC_TICK_FLOOR;
+        t->fperiod = s;
+        t->last = now;
+        gc_lock_release(&t->c->lock);
     } else if (s <= 0) {
         /* fires at once, here: nothing is gained by waking the thread */
-        return fire(t, now);
+        return fire(t, now) < 0 ? -1 : 0;
     } else {
         t->when = now + s;
     }
@@ -332,7 +416,7 @@ PyObject *gc_timer_new(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
             return NULL;
         }
     }
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     int r = arm(t, s, forever);
     pthread_mutex_unlock(&heap_mu);
     if (r < 0) {
@@ -349,7 +433,7 @@ PyObject *gc_timer_stop(PyObject *mod, PyObject *ch) {
     if (!c)
         return NULL;
     PyObject *token;
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     int pending = disarm(c->timer, &token);
     pthread_mutex_unlock(&heap_mu);
     Py_XDECREF(token);      /* may free the timer's last owner: after unlocking */
@@ -383,7 +467,7 @@ PyObject *gc_timer_reset(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
     }
     Py_INCREF(c);   /* dropping the old token must not free c under us */
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     int pending = disarm(t, &token);
     t->token = fresh;
     int r = arm(t, s, forever);
@@ -399,7 +483,7 @@ PyObject *gc_timer_reset(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 
 void gc_timer_dealloc(gc_chan *c) {
     gc_timer *t = c->timer;
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     if (t->heapidx >= 0)
         heap_remove(t);
     if (t->bidx >= 0)
@@ -421,7 +505,7 @@ int gc_timers_armed(void) {
 
 /* Test hook: number of timers in the heap. */
 PyObject *gc_timer_pending(PyObject *mod, PyObject *unused) {
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     Py_ssize_t n = heap_len;
     pthread_mutex_unlock(&heap_mu);
     return PyLong_FromSsize_t(n);
@@ -437,7 +521,7 @@ static void init_cv(void) {
     pthread_condattr_destroy(&ca);
 }
 
-static void atfork_prepare(void) { pthread_mutex_lock(&heap_mu); }
+static void atfork_prepare(void) { heap_lock(); }
 static void atfork_parent(void) { pthread_mutex_unlock(&heap_mu); }
 static void atfork_child(void) {
     /* only the forking thread exists: its waiters are the only live ones */
@@ -450,7 +534,7 @@ static void atfork_child(void) {
 /* Restarts the timer thread in a forked child (from os.register_at_fork,
    once the interpreter is ready for threads). */
 PyObject *gc_timer_after_fork_child(PyObject *mod, PyObject *unused) {
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     int r = heap_len ? ensure_thread() : 0;
     pthread_mutex_unlock(&heap_mu);
     if (r < 0) {

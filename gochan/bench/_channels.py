@@ -122,13 +122,13 @@ def _check_all_received(received: list[list[int]], n: int) -> None:
         raise BenchError(f"prodcons: {n} items sent, {len(got)} received, {len(set(got))} distinct")
 
 
-@PRODCONS.implement(GO_LIBS)
-def _prodcons_go(lib: GoLib, b: Budget) -> float:
-    n = b.pick(200_000, 40_000, 2_000)
-    per = n // 4
-    n = per * 4
+def prodcons_go(lib: GoLib, n: int, pairs: int) -> float:
+    """ns per item: ``pairs`` producers send n items (in all) on one cap-64 channel, ``pairs`` consumers
+    receive until it is closed; checks every item arrived once."""
+    per = n // pairs
+    n = per * pairs
     ch, start = lib.chan(64), lib.chan(0)
-    produced, consumed = lib.chan(4), lib.chan(4)
+    produced, consumed = lib.chan(pairs), lib.chan(pairs)
 
     def producer(k: int) -> None:
         start.recv()
@@ -148,25 +148,24 @@ def _prodcons_go(lib: GoLib, b: Budget) -> float:
             append(v)
         consumed.send(got)
 
-    for k in range(4):
+    for k in range(pairs):
         lib.go(consumer)
         lib.go(producer, k)
     t0 = time.perf_counter()
     start.close()
-    for _ in range(4):
+    for _ in range(pairs):
         produced.recv()
     ch.close()
-    received = [consumed.recv() for _ in range(4)]
+    received = [consumed.recv() for _ in range(pairs)]
     elapsed = time.perf_counter() - t0
     _check_all_received(received, n)
     return elapsed / n * 1e9
 
 
-@PRODCONS.implement(QUEUES, note="end of stream = one sentinel per consumer; SimpleQueue is unbounded")
-def _prodcons_queue(lib: QueueLib, b: Budget) -> float:
-    n = b.pick(200_000, 40_000, 2_000)
-    per = n // 4
-    n = per * 4
+def prodcons_queue(lib: QueueLib, n: int, pairs: int) -> float:
+    """:func:`prodcons_go` on a queue (maxsize 64; SimpleQueue: unbounded); end of stream = one sentinel per consumer."""
+    per = n // pairs
+    n = per * pairs
     q = lib.new(64)
     start = threading.Event()
     received: list[list[int]] = []
@@ -185,8 +184,8 @@ def _prodcons_queue(lib: QueueLib, b: Budget) -> float:
             append(v)
         received.append(got)
 
-    consumers = [threading.Thread(target=consumer, daemon=True) for _ in range(4)]
-    producers = [threading.Thread(target=producer, args=(k,), daemon=True) for k in range(4)]
+    consumers = [threading.Thread(target=consumer, daemon=True) for _ in range(pairs)]
+    producers = [threading.Thread(target=producer, args=(k,), daemon=True) for k in range(pairs)]
     for t in consumers + producers:
         t.start()
     t0 = time.perf_counter()
@@ -200,6 +199,20 @@ def _prodcons_queue(lib: QueueLib, b: Budget) -> float:
     elapsed = time.perf_counter() - t0
     _check_all_received(received, n)
     return elapsed / n * 1e9
+
+
+#: How the queue columns of the producer/consumer scenarios work.
+PRODCONS_QUEUE_NOTE = "end of stream = one sentinel per consumer; SimpleQueue is unbounded"
+
+
+@PRODCONS.implement(GO_LIBS)
+def _prodcons_go(lib: GoLib, b: Budget) -> float:
+    return prodcons_go(lib, b.pick(200_000, 40_000, 2_000), 4)
+
+
+@PRODCONS.implement(QUEUES, note=PRODCONS_QUEUE_NOTE)
+def _prodcons_queue(lib: QueueLib, b: Budget) -> float:
+    return prodcons_queue(lib, b.pick(200_000, 40_000, 2_000), 4)
 
 
 # ---------------------------------------------------------------- close broadcast

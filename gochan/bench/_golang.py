@@ -54,6 +54,9 @@ SCENARIOS: dict[str, str] = {
     "timer_memory": _HEAP,
     "signal_latency": "os/signal.Notify; the sending process is the Go program too",
     "signal_idle_cpu": "",
+    "scale_threads": "",
+    "scale_select": "reflect.Select at every size: a select statement's number of cases is fixed at compile time",
+    "scale_timers": "time.NewTimer (what time.After calls), so that the pending timers can be stopped between sizes",
 }
 
 

@@ -14,7 +14,7 @@ outside Python (the Go reference column) is recorded with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 Figures = Union[float, Mapping[str, float]]
 Impl = Callable[[Any, "Budget"], Figures]
@@ -45,6 +45,10 @@ class Metric:
 
     key: str
     unit: str
+    size: Optional[int] = None
+    """In a scaling scenario (:func:`scaling`): the size this figure is measured at."""
+    family: str = ""
+    """In a scaling scenario with several figures per size: which one (``arm``, ``p50``)."""
 
 
 @dataclass
@@ -63,6 +67,8 @@ class Scenario:
     """Per library: how the scenario is emulated, or why it is n/a."""
     external: set[str] = field(default_factory=set)
     """Libraries that run this scenario as an external program, not through a Python face (``_golang``)."""
+    axis: str = ""
+    """In a scaling scenario: what the size counts (``producer/consumer pairs``)."""
 
     def implement(self, libraries: tuple[str, ...], note: str = "") -> Callable[[F], F]:
         """Decorator: fn implements this scenario for each of ``libraries``."""
@@ -122,14 +128,46 @@ def scenario(
     warmup: bool = True,
 ) -> Scenario:
     """Declare a scenario with one figure (``unit``) or several (``metrics``: (key, unit) pairs)."""
-    if name in SCENARIOS:
-        raise ValueError(f"scenario {name!r} declared twice")
     if bool(unit) == bool(metrics):
         raise ValueError(f"{name}: give either unit or metrics")
     ms = (Metric("", unit),) if unit else tuple(Metric(k, u) for k, u in metrics)
-    sc = Scenario(name, summary, ms, fresh_process_per_repeat, warmup)
-    SCENARIOS[name] = sc
+    return _register(Scenario(name, summary, ms, fresh_process_per_repeat, warmup))
+
+
+def _register(sc: Scenario) -> Scenario:
+    if sc.name in SCENARIOS:
+        raise ValueError(f"scenario {sc.name!r} declared twice")
+    SCENARIOS[sc.name] = sc
     return sc
+
+
+def scaling(
+    name: str,
+    summary: str,
+    axis: str,
+    sizes: tuple[int, ...],
+    unit: str = "",
+    figures: tuple[tuple[str, str], ...] = (),
+) -> Scenario:
+    """Declare a scenario that measures one figure (``unit``) or several (``figures``: (name, unit) pairs)
+    at each of ``sizes`` (counted in ``axis``).
+
+    Its metric keys are ``n64`` (one figure) or ``arm.n64`` (several), so its
+    rows are ``scale_threads.n64`` or ``scale_timers.arm.n100``; an
+    implementation returns a dict with every key, :func:`size_key` builds them.
+    """
+    if bool(unit) == bool(figures):
+        raise ValueError(f"{name}: give either unit or figures")
+    if not sizes or list(sizes) != sorted(set(sizes)):
+        raise ValueError(f"{name}: sizes must be distinct and increasing, not {sizes}")
+    families = (("", unit),) if unit else figures
+    metrics = tuple(Metric(size_key(size, fam), u, size, fam) for fam, u in families for size in sizes)
+    return _register(Scenario(name, summary, metrics, axis=axis))
+
+
+def size_key(size: int, family: str = "") -> str:
+    """The metric key of a scaling scenario's figure at ``size``: ``n64``, ``arm.n64``."""
+    return f"{family}.n{size}" if family else f"n{size}"
 
 
 def all_scenarios() -> dict[str, Scenario]:
@@ -139,6 +177,7 @@ def all_scenarios() -> dict[str, Scenario]:
     from . import _select  # noqa: F401
     from . import _timers  # noqa: F401
     from . import _signals  # noqa: F401
+    from . import _scale  # noqa: F401
     from . import _bubble  # noqa: F401
     from . import _golang
 

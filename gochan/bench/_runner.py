@@ -8,8 +8,11 @@ The document (what ``--json`` prints) is::
                        "libraries": {LABEL: {"median", "spread", "unit", ...}}}}}
 
 ROW is the scenario name, or ``name.key`` for a scenario with several figures
-(``timer_latency.p50``). Every library appears in every row; where it did
-not run, ``median`` and ``spread`` are null and ``note`` says why.
+(``timer_latency.p50``). The rows of a scaling scenario
+(``scale_threads.n64``) also have ``axis`` (what the size counts), ``size``
+and ``figure`` ('' or, with several figures per size, ``arm``, ``p50``).
+Every library appears in every row; where it did not run, ``median`` and
+``spread`` are null and ``note`` says why.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any, Callable, Optional
 
 from ._golang import BuildFailed, Program
 from ._libs import GO, LIBRARIES
-from ._registry import Scenario, all_scenarios
+from ._load import Load
+from ._registry import Metric, Scenario, all_scenarios
 
 SPREAD = "(max - min) / median of the repeats"
 CELL_TIMEOUT_S = {"full": 900, "quick": 300, "smoke": 120}
@@ -131,10 +135,17 @@ def run(
     repeats: int,
     progress: Callable[[str], None] = lambda line: None,
     libraries: tuple[str, ...] = LIBRARIES,
+    load: int = 0,
 ) -> dict[str, Any]:
-    """Run the scenarios ``names`` on ``libraries`` (default: every library); return the results document."""
+    """Run the scenarios ``names`` on ``libraries`` (default: every library); return the results document.
+
+    With ``load`` > 0, every cell runs beside that many CPU-bound processes
+    (see ``_load``), started after the environment is probed and stopped
+    when the run ends, however it ends.
+    """
     scenarios = all_scenarios()
     env = environment()
+    env["load"] = load
     available = {label: env["libraries"].get(label, {}) for label in LIBRARIES}
     doc: dict[str, Any] = {
         "environment": env,
@@ -146,22 +157,53 @@ def run(
             "isolation": "each cell (scenario x library) runs in a fresh process; memory scenarios run each repeat in its own process",
             "cpu_wall": "wall_s and cpu_s: median seconds of one repeat, wall clock and process CPU time",
             "ratio": "gochan / peer: below 1 means gochan is faster or smaller",
+            "load": "no added load"
+            if load == 0
+            else f"each cell ran beside {load} CPU-bound process(es) (`while True: pass`), started by the bench, "
+            "checked before every cell, stopped at the end",
             "go": "the same scenarios as one Go program (gochan/bench/go/main.go), built once per run with "
             "`go build`; goroutines where Python uses threads",
         },
         "results": {},
     }
     cells = [(scenarios[n], label) for n in names for label in libraries]
-    with Program(progress) as go:
-        for k, (sc, label) in enumerate(cells, 1):
-            entries = _cell_entries(sc, label, available[label], mode, repeats, go, progress, f"[{k}/{len(cells)}]")
+    # Number only the cells that will run: n/a cells (no equivalent, library
+    # not installed) print nothing, and counting them made the progress jump.
+    runnable = [c for c in cells if _skip_reason(c[0], c[1], available[c[1]]) is None]
+    progress(f"{len(runnable)} cells to run ({len(cells) - len(runnable)} n/a)")
+    if load:
+        progress(f"starting the load: {load} CPU-bound process(es) ...")
+    with Load(load) as busy, Program(progress) as go:
+        k = 0
+        for sc, label in cells:
+            runs = _skip_reason(sc, label, available[label]) is None
+            k += runs
+            counter = f"[{k}/{len(runnable)}]" if runs else ""
+            entries = _cell_entries(sc, label, available[label], mode, repeats, go, busy, progress, counter)
             for metric in sc.metrics:
-                row = doc["results"].setdefault(
-                    sc.row_name(metric),
-                    {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit, "libraries": {}},
-                )
+                row = doc["results"].setdefault(sc.row_name(metric), _row(sc, metric))
                 row["libraries"][label] = entries[metric.key]
+        if busy.restarts:
+            env["load_restarts"] = busy.restarts
     return doc
+
+
+def _row(sc: Scenario, metric: Metric) -> dict[str, Any]:
+    """A new row of the results: what it measures; ``axis``, ``size`` and ``figure`` for a scaling scenario's."""
+    row: dict[str, Any] = {"scenario": sc.name, "summary": sc.summary, "unit": metric.unit}
+    if metric.size is not None:
+        row.update(axis=sc.axis, size=metric.size, figure=metric.family)
+    row["libraries"] = {}
+    return row
+
+
+def _skip_reason(sc: Scenario, label: str, availability: dict[str, Any]) -> Optional[str]:
+    """Why the cell is n/a without running (no equivalent, library not available), or None if it runs."""
+    if not sc.runs_on(label):
+        return sc.notes.get(label) or "no equivalent"
+    if availability.get("error") or not availability.get("version"):
+        return f"not available: {availability.get('error') or 'not installed'}"
+    return None
 
 
 def _cell_entries(
@@ -171,22 +213,20 @@ def _cell_entries(
     mode: str,
     repeats: int,
     go: Program,
+    busy: Load,
     progress: Callable[[str], None],
     counter: str,
 ) -> dict[str, dict[str, Any]]:
     """The JSON entry of each figure of one cell, running the cell if it applies."""
     note = sc.notes.get(label)
-    skip: Optional[str] = None
-    if not sc.runs_on(label):
-        skip = note or "no equivalent"
-    elif availability.get("error") or not availability.get("version"):
-        skip = f"not available: {availability.get('error') or 'not installed'}"
+    skip = _skip_reason(sc, label, availability)
 
     def empty(why: Optional[str], **extra: Any) -> dict[str, dict[str, Any]]:
         return {m.key: {"median": None, "spread": None, "unit": m.unit, "note": why, **extra} for m in sc.metrics}
 
     if skip:
         return empty(skip)
+    busy.check()  # every load process is spinning as the cell starts
     progress(f"{counter} {sc.name} on {label} ...")
     t0 = time.monotonic()
     try:

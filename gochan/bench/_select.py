@@ -73,12 +73,12 @@ def _select8_default(lib: GoLib, b: Budget) -> float:
     return seconds_per_op(step, 100, b) * 1e9
 
 
-@SELECT64_BLOCKING.implement(GO_LIBS)
-def _select64_blocking(lib: GoLib, b: Budget) -> float:
-    n = b.pick(20_000, 4_000, 100)
-    chans = [lib.chan(0) for _ in range(64)]
+def blocking_select(lib: GoLib, k: int, n: int) -> float:
+    """us per round: one thread blocks n times in select over k unbuffered channels, the caller
+    sends each round's value to a random one of them; checks each value came from its case."""
+    chans = [lib.chan(0) for _ in range(k)]
     cases = tuple(c.recv for c in chans)
-    targets = [random.randrange(64) for _ in range(n)]
+    targets = [random.randrange(k) for _ in range(n)]
     finished = lib.chan(1)
 
     def selector() -> None:
@@ -95,5 +95,10 @@ def _select64_blocking(lib: GoLib, b: Budget) -> float:
         chans[i].send(i)
     elapsed = time.perf_counter() - t0
     if finished.recv() != 0:
-        raise BenchError("select64_blocking: select returned a value from another case")
+        raise BenchError(f"blocking select over {k} channels: select returned a value from another case")
     return elapsed / n * 1e6
+
+
+@SELECT64_BLOCKING.implement(GO_LIBS)
+def _select64_blocking(lib: GoLib, b: Budget) -> float:
+    return blocking_select(lib, 64, b.pick(20_000, 4_000, 100))

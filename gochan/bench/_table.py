@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ._libs import GOCHAN, LIBRARIES
+from ._load import describe
 
 
 def fmt_number(x: float) -> str:
@@ -35,6 +36,9 @@ class _Notes:
         return f" [{self.texts.index(text) + 1}]"
 
 
+_ABSENT: dict[str, Any] = {"median": None, "spread": None, "note": "not in this run"}
+
+
 def _cell(entry: dict[str, Any], notes: _Notes) -> str:
     if entry.get("error"):
         return "error" + notes.mark(f"error: {entry['error']}")
@@ -59,7 +63,9 @@ def render(doc: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v['version']}" for k, v in libs.items() if v.get("version") and not k.startswith("queue."))
     lines = [
         f"gochan benchmarks — {env['date']} — Python {env['python']} on {env['platform']}, "
-        f"{env.get('cpus_usable', env['cpu_count'])} CPUs, load {env.get('loadavg_at_start', '?')}",
+        f"{env.get('cpus_usable', env['cpu_count'])} CPUs, load average {env.get('loadavg_at_start', '?')} at start",
+        f"every cell ran {describe(env.get('load', 0))}"
+        + (f"; {env['load_restarts']} load process(es) died and were restarted" if env.get("load_restarts") else ""),
         f"libraries: {versions or 'none importable'}; mode {method['mode']}, {method['repeats']} repeats per cell, "
         "each cell in a fresh process",
         "",
@@ -71,7 +77,8 @@ def render(doc: dict[str, Any]) -> str:
     notes = _Notes()
     rows = [header]
     for name, row in doc["results"].items():
-        entries = row["libraries"]
+        # A saved document (--from) may come from a run with fewer libraries.
+        entries = {label: row["libraries"].get(label) or _ABSENT for label in LIBRARIES}
         cells = [name, row["unit"], _cell(entries[GOCHAN], notes)]
         for p in peers:
             cells += [_cell(entries[p], notes), _ratio(entries[GOCHAN], entries[p])]
@@ -79,7 +86,7 @@ def render(doc: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-    lines.insert(4, "  ".join("-" * w for w in widths))
+    lines.insert(5, "  ".join("-" * w for w in widths))
     lines.append("")
     lines.append(
         f"median of the repeats ± spread = {method['spread']}; ratio = gochan / peer (below 1: gochan is faster or smaller)."

@@ -12,7 +12,7 @@
 // on stderr and exits with status 1.
 //
 // Each scenario mirrors its Python twin in gochan/bench (_channels.py,
-// _select.py, _timers.py, _signals.py): same sizes per mode, same units, same
+// _select.py, _timers.py, _signals.py, _scale.py): same sizes per mode, same units, same
 // checks, same clock reads. Where the Python scenario says "thread", this
 // program uses a goroutine, scheduled by the Go runtime over GOMAXPROCS
 // threads (by default one per CPU); that is how a Go program would do it. The
@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -99,6 +100,9 @@ var scenarios = map[string]scenario{
 	"timer_memory":           {[]string{""}, timerMemory},
 	"signal_latency":         {[]string{"p50", "p99"}, signalLatency},
 	"signal_idle_cpu":        {[]string{""}, signalIdleCPU},
+	"scale_threads":          {sizeKeys([]string{""}, scalePairs), scaleThreads},
+	"scale_select":           {sizeKeys([]string{""}, scaleCases), scaleSelect},
+	"scale_timers":           {sizeKeys([]string{"arm", "p50"}, scalePending), scaleTimers},
 }
 
 type sample struct {
@@ -301,12 +305,18 @@ func checkAllReceived(received [][]int, n int) {
 }
 
 func prodcons(b budget) figures {
-	n := b.pick(200_000, 40_000, 2_000)
-	per := n / 4
-	n = per * 4
+	return one(prodconsRun(b.pick(200_000, 40_000, 2_000), 4))
+}
+
+// prodconsRun is ns per item: pairs producers send n items (in all) on one
+// cap-64 channel, pairs consumers receive until it is closed; it checks that
+// every item arrived once (_channels.prodcons_go).
+func prodconsRun(n, pairs int) float64 {
+	per := n / pairs
+	n = per * pairs
 	ch, start := make(chan int, 64), make(chan struct{})
-	produced, consumed := make(chan struct{}, 4), make(chan []int, 4)
-	for k := 0; k < 4; k++ {
+	produced, consumed := make(chan struct{}, pairs), make(chan []int, pairs)
+	for k := 0; k < pairs; k++ {
 		go func() {
 			<-start
 			var got []int
@@ -325,17 +335,17 @@ func prodcons(b budget) figures {
 	}
 	t0 := time.Now()
 	close(start)
-	for k := 0; k < 4; k++ {
+	for k := 0; k < pairs; k++ {
 		<-produced
 	}
 	close(ch)
-	received := make([][]int, 0, 4)
-	for k := 0; k < 4; k++ {
+	received := make([][]int, 0, pairs)
+	for k := 0; k < pairs; k++ {
 		received = append(received, <-consumed)
 	}
 	elapsed := time.Since(t0)
 	checkAllReceived(received, n)
-	return one(elapsed.Seconds() / float64(n) * 1e9)
+	return elapsed.Seconds() / float64(n) * 1e9
 }
 
 const receivers = 100
@@ -934,4 +944,147 @@ func signalIdleCPU(b budget) figures {
 	close(ch)
 	<-waiter
 	return one(percent)
+}
+
+// ---------------------------------------------------------------- scaling (_scale.py)
+//
+// One figure (or two) at every size of a series, in one repeat. The keys are
+// "n64" or, with several figures per size, "arm.n64" (_registry.size_key).
+
+var (
+	scalePairs   = []int{1, 2, 4, 8, 16, 32, 64}
+	scaleCases   = []int{1, 4, 16, 64, 256, 1024}
+	scalePending = []int{10, 100, 1_000, 10_000, 100_000}
+)
+
+func sizeKey(size int, family string) string {
+	if family == "" {
+		return "n" + strconv.Itoa(size)
+	}
+	return family + ".n" + strconv.Itoa(size)
+}
+
+// sizeKeys lists the keys family by family, each over every size (the order of the Python metrics).
+func sizeKeys(families []string, sizes []int) []string {
+	var keys []string
+	for _, f := range families {
+		for _, n := range sizes {
+			keys = append(keys, sizeKey(n, f))
+		}
+	}
+	return keys
+}
+
+// scaleThreads is prodcons with 1 to 64 producer/consumer pairs, 64k items per size.
+func scaleThreads(b budget) figures {
+	out := figures{}
+	for _, p := range scalePairs {
+		out[sizeKey(p, "")] = prodconsRun(b.pick(64_000, 12_800, 640), p)
+	}
+	return out
+}
+
+// selectRounds is select64_blocking's count up to 64 channels, then fewer in proportion (at least 5).
+func selectRounds(k int, b budget) int {
+	base := b.pick(20_000, 4_000, 100)
+	if k < 64 {
+		k = 64
+	}
+	if n := base * 64 / k; n > 5 {
+		return n
+	}
+	return 5
+}
+
+// scaleSelect is select64_blocking over 1 to 1024 channels. A select statement
+// has a fixed number of cases, so this uses reflect.Select, the dynamic form
+// (one call over a slice of cases, like gochan's select(*cases)), at every size.
+func scaleSelect(b budget) figures {
+	out := figures{}
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for _, k := range scaleCases {
+		n := selectRounds(k, b)
+		chans := make([]chan int, k)
+		cases := make([]reflect.SelectCase, k)
+		for i := range chans {
+			chans[i] = make(chan int)
+			cases[i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(chans[i])}
+		}
+		targets := make([]int, n)
+		for i := range targets {
+			targets[i] = rng.Intn(k)
+		}
+		finished := make(chan int, 1)
+		go func() {
+			wrong := 0
+			for r := 0; r < n; r++ {
+				if i, v, _ := reflect.Select(cases); int(v.Int()) != i {
+					wrong++
+				}
+			}
+			finished <- wrong
+		}()
+		t0 := time.Now()
+		for _, i := range targets {
+			chans[i] <- i
+		}
+		elapsed := time.Since(t0)
+		if <-finished != 0 {
+			fail("blocking select over %d channels: select returned a value from another case", k)
+		}
+		out[sizeKey(k, "")] = elapsed.Seconds() / float64(n) * 1e6
+	}
+	return out
+}
+
+// armCycles is how many times the n pending timers are armed at size n (_scale.arm_cycles).
+func armCycles(n int, b budget) int {
+	if c := b.pick(10_000, 2_000, 200) / n; c > 1 {
+		return c
+	}
+	return 1
+}
+
+// scaleTimers arms n timers due in one to two hours (in random order; at the
+// small sizes several times over, the figure being the median), then times
+// 5 ms timers one at a time beside the last n; the pending timers are stopped
+// before the next size. time.NewTimer is what time.After calls; it is used so
+// that the timers can be stopped (Go 1.19 keeps an unstopped timer until it fires).
+func scaleTimers(b budget) figures {
+	const probe = 5 * time.Millisecond
+	out := figures{}
+	for _, n := range scalePending {
+		rng := rand.New(rand.NewSource(int64(n)))
+		durations := make([]time.Duration, n)
+		for i := range durations {
+			durations[i] = time.Hour + time.Duration(rng.Float64()*float64(time.Hour))
+		}
+		timers := make([]*time.Timer, n)
+		var arms []float64
+		for c := armCycles(n, b); c > 0; c-- {
+			if arms != nil { // the previous cycle's timers are stopped, as Python drops them
+				for _, t := range timers {
+					t.Stop()
+				}
+			}
+			t0 := time.Now()
+			for i, d := range durations {
+				timers[i] = time.NewTimer(d)
+			}
+			arms = append(arms, time.Since(t0).Seconds()/float64(n))
+		}
+		out[sizeKey(n, "arm")] = percentile(arms, 50) * 1e6
+		count := b.pick(50, 20, 3)
+		late := make([]float64, 0, count)
+		for i := 0; i < count; i++ {
+			t0 := time.Now()
+			<-time.After(probe)
+			late = append(late, time.Since(t0.Add(probe)).Seconds())
+		}
+		out[sizeKey(n, "p50")] = percentile(late, 50) * 1e3
+		for _, t := range timers {
+			t.Stop()
+		}
+	}
+	return out
 }
