@@ -468,6 +468,15 @@ def test_a_bubble_channel_used_from_outside_raises():
     assert len(ch) == 0
 
 
+def test_a_bubble_timer_stopped_or_reset_from_outside_raises():
+    box = []
+    run_bubble(lambda: box.append((Timer(5), Ticker(5))))
+    t, tk = box[0]
+    for op in (t.stop, lambda: t.reset(1), tk.stop, lambda: tk.reset(1)):
+        with pytest.raises(RuntimeError, match="bubble"):
+            op()
+
+
 def test_a_channel_of_one_bubble_used_in_another_raises():
     box = []
     run_bubble(lambda: box.append(Chan(1)))

@@ -365,7 +365,10 @@ static gc_chan *as_timer(PyObject *ch) {
         PyErr_Format(PyExc_TypeError, "expected a timer channel, got %R", ch);
         return NULL;
     }
-    return (gc_chan *)ch;
+    gc_chan *c = (gc_chan *)ch;
+    if (c->bubble && gc_bubble_check(c, "stop or reset of a timer") < 0)
+        return NULL;          /* a bubble's timer, from outside it */
+    return c;
 }
 
 /* The after-func token (fn, args, chan); GIL held. */
