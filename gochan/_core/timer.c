@@ -500,7 +500,7 @@ void gc_timer_dealloc(gc_chan *c) {
 }
 
 int gc_timers_armed(void) {
-    pthread_mutex_lock(&heap_mu);
+    heap_lock();
     int n = heap_len > 0;
     pthread_mutex_unlock(&heap_mu);
     return n || __atomic_load_n(&afq->count, __ATOMIC_RELAXED) > 0;
