@@ -68,12 +68,23 @@ def test_timer_fire_times_are_exact_virtual_times():
 
 def test_tick_heartbeat_over_a_simulated_day():
     def body():
-        tk = tick(60)
-        times = [tk.recv() for _ in range(24 * 60)]
-        return times
+        tk = tick(1)
+        return [tk.recv() for _ in range(24 * 3600)], gochan.now()
 
-    times = run_bubble(body)
-    assert times == [60.0 * (i + 1) for i in range(24 * 60)]
+    times, now = run_bubble(body, timeout=6 * SOON)
+    assert now == 86400.0
+    assert times == [float(i + 1) for i in range(24 * 3600)]
+
+
+def test_heartbeat_select_loop_over_a_simulated_day():
+    def body():
+        beats, day, work = tick(30), after(86400 + 1), Chan()
+        n = 0
+        while select(work.recv, beats.recv, day.recv)[0] != 2:
+            n += 1
+        return n, gochan.now()
+
+    assert run_bubble(body) == (2880, 86401.0)
 
 
 def test_timer_is_not_ready_before_its_deadline():

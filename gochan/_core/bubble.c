@@ -382,7 +382,7 @@ static void idle(gc_bubble *b) {
 /* ---- the process-wide detector ------------------------------------------- */
 
 int gc_deadlock_main(gc_parker *p) {
-    if (notifying || bubble_timers > 0 || gc_timers_armed())
+    if (notifying || bubble_timers > 0)
         return 0;
     long asleep = 0, threads = 0;
     gc_parked_lock();
@@ -394,7 +394,8 @@ int gc_deadlock_main(gc_parker *p) {
          ts = PyThreadState_Next(ts))
         if (ts->thread_id != relay_ident)   /* idle on its pipe: nothing to relay */
             threads++;
-    if (asleep < threads || !gc_claim(p))
+    /* the timer heap's lock last: the usual answer (someone is awake) needs none */
+    if (asleep < threads || gc_timers_armed() || !gc_claim(p))
         return 0;
     PyErr_SetString(gc_Deadlock, "all goroutines are asleep - deadlock!");
     return 1;
