@@ -565,3 +565,36 @@ def test_timeout_messages_name_the_operation_and_channels(op, expected):
     with pytest.raises(TimeoutError) as ei:
         op(Chan())
     assert str(ei.value) == expected
+
+
+def test_a_timer_from_outside_fires_on_real_time_and_the_clock_stays():
+    before = time.monotonic()
+    t = after(0.05)
+
+    def body():
+        v = t.recv(timeout=SOON)   # not a durable block: the bubble waits for real time
+        return v, gochan.now()
+
+    v, now = run_bubble(body)
+    assert v >= before + 0.05 and now == 0.0
+
+
+def test_waiting_on_a_stopped_timer_is_a_deadlock():
+    def body():
+        t = Timer(10)
+        t.stop()
+        t.c.recv()
+
+    with pytest.raises(Deadlock) as ei:
+        run_bubble(body)
+    assert "recv on <Chan timer cap=0 len=0 open>" in str(ei.value)
+
+
+def test_a_pending_timer_is_not_a_deadlock():
+    # TestTimerNotDeadlock idea: the blocked goroutine waits, time moves.
+    def body():
+        t = Timer(10)
+        go(lambda: (gochan.sleep(5), t.reset(20)))
+        return t.c.recv()
+
+    assert run_bubble(body) == 25.0
