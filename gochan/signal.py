@@ -531,6 +531,7 @@ def _after_fork_child() -> None:
     if _relay is None:
         return
     _relay = None
+    _native.set_notifying(bool(_by_sig), None)   # the parent's relay thread is gone
     e = lib.sigrelay_child_errno()
     if e:
         _report("gochan.signal: no signal relay in this child: %s" % os.strerror(e))
