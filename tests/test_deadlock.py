@@ -208,3 +208,30 @@ def test_a_bubble_inside_a_deadlocked_program():
         Chan().recv()
     """)
     assert_deadlock(proc, "deadlock: every goroutine of the bubble is durably blocked (virtual time 0 s):\n")
+
+
+def test_sleep_is_interruptible_and_never_a_deadlock():
+    src = textwrap.dedent("""
+        import sys; sys.path.insert(0, %r)
+        import time
+        import gochan
+        print("ready", flush=True)
+        t0 = time.monotonic()
+        try:
+            gochan.sleep(60)       # a timeout: never a deadlock
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - t0 < 30, flush=True)
+    """) % ROOT
+    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        os.kill(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert out == "interrupted True\n", err
+    assert p.returncode == 0
