@@ -100,7 +100,7 @@ def _report(b: Any, state: _State) -> str:
     lines = [head + f" (virtual time {b.now:g} s):"]
     for ident, what in b.report:
         name = state.names.get(ident, "?")
-        lines.append(f"  goroutine {name!r} (thread {ident}): {what}")
+        lines.append(f"  {name} (thread {ident}): {what}")
     return "\n".join(lines)
 
 
