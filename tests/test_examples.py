@@ -32,7 +32,7 @@ GOCHAN_ROOT = str(Path(gochan.__file__).resolve().parent.parent)
 def test_examples_are_found() -> None:
     names = {p.stem for p in SCRIPTS}
     assert {"wait_for_event", "closed_channels", "nil_channel_select", "timeout", "heartbeat",
-            "nil_channel_block", "select_forever", "testing_bubble"} <= names
+            "nil_channel_block", "nil_channel_recv", "select_forever", "testing_bubble"} <= names
 
 
 def test_every_out_has_a_script() -> None:
