@@ -20,6 +20,7 @@ import threading
 from typing import Any, Callable
 
 from gochan._chan import RecvChan, nilchan
+from gochan._go import go
 from gochan._load import _native
 
 
@@ -108,7 +109,7 @@ def _dispatch() -> None:
     q = _native.afterfunc_queue
     while True:
         fn, args, _ = q.recv()
-        threading.Thread(target=fn, args=args, daemon=True).start()
+        go(fn, *args)     # this thread is in no bubble: a plain goroutine
         del fn, args, _   # keep nothing of a fired timer while waiting for the next
 
 
