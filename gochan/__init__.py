@@ -15,10 +15,10 @@ virtual time (Go's testing/synctest) and ``Deadlock`` is Go's
 """
 from __future__ import annotations
 
-from gochan._chan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
+from gochan._chan import Chan, ClosedChannelError, RecvCase, RecvChan, SendCase, SendChan, nilchan
 from gochan._debug import Deadlock, dump
 from gochan._go import WaitGroup, go
-from gochan._select import default, select
+from gochan._select import DefaultCase, default, select
 from gochan._time import Ticker, Timer, after, after_func, now, sleep, tick
 from gochan import testing
 
@@ -37,6 +37,9 @@ __all__ = [
     "ClosedChannelError",
     "SendChan",
     "RecvChan",
+    "RecvCase",
+    "SendCase",
+    "DefaultCase",
     "now",
     "sleep",
     "Deadlock",

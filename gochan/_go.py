@@ -16,7 +16,8 @@ from gochan._load import _native
 
 def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     """Run ``fn(*args, **kwargs)`` in a new daemon thread (a goroutine: the
-    program does not wait for it) and return the started thread."""
+    program does not wait for it) and return the started thread.
+    Go: ``go fn(args...)``."""
     b = _native.bubble_current()
     if b is not None:
         return _bubble_go(b, fn, args, kwargs, counted=False)
@@ -56,7 +57,7 @@ def _bubble_main(b: Any, fn: Callable[..., Any], args: Any, kwargs: Any, is_main
 
 
 class WaitGroup:
-    """Waits for a collection of threads to finish (Go's ``sync.WaitGroup``).
+    """Waits for a collection of threads to finish.  Go: ``sync.WaitGroup``.
 
     ``wait`` parks in gochan (on a channel closed when the counter reaches
     zero), so inside a gochan.testing bubble it is a durable block."""
@@ -69,7 +70,8 @@ class WaitGroup:
         self._zero: Chan[None] | None = None   # closed when the counter returns to 0
 
     def add(self, n: int = 1) -> None:
-        """Add n (which may be negative) to the counter; at zero, wake waiters."""
+        """Add n (which may be negative) to the counter; at zero, wake waiters.
+        A counter below zero: ``ValueError``.  Go: ``wg.Add(n)``."""
         if not isinstance(n, int) or isinstance(n, bool):
             raise TypeError(f"WaitGroup.add: n must be an int, not {type(n).__name__}")
         with self._lock:
@@ -83,12 +85,12 @@ class WaitGroup:
                 zero.close()
 
     def done(self) -> None:
-        """Decrement the counter by one."""
+        """Decrement the counter by one.  Go: ``wg.Done()``."""
         self.add(-1)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the counter is zero; return True.  Raise TimeoutError
-        if ``timeout`` seconds pass first."""
+        if ``timeout`` seconds pass first.  Go: ``wg.Wait()``."""
         with self._lock:
             zero = self._zero
         if zero is not None:

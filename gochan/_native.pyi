@@ -1,37 +1,195 @@
 # Type stubs for gochan's C core (module gochan._native, see _core/module.c).
-from typing import Any, Generic, Iterator, TypeVar, overload
+# The docstrings here are the reference documentation of the C objects:
+# docs/conf.py hands them to Sphinx's autodoc (the C docstrings are short).
+from typing import Any, Generic, Iterator, Literal, NoReturn, TypeVar, overload
+
+from gochan._chan import RecvCase, SendCase
 
 T = TypeVar("T")
+_V0 = TypeVar("_V0")
+_V1 = TypeVar("_V1")
+_V2 = TypeVar("_V2")
+_V3 = TypeVar("_V3")
+_S0 = TypeVar("_S0")
+_S1 = TypeVar("_S1")
+_S2 = TypeVar("_S2")
+_S3 = TypeVar("_S3")
 
-class ClosedChannelError(RuntimeError): ...
+class ClosedChannelError(RuntimeError):
+    """Go's channel panics, as an exception: ``send on closed channel``,
+    ``close of closed channel``, ``close of nil channel``.  A subclass of
+    ``RuntimeError``."""
 
-class DefaultCase: ...
+class DefaultCase:
+    """The type of :data:`~gochan.default`, select's ``default`` case; it has
+    one instance.  Go: ``default:`` is syntax, so it has no type there."""
 
 default: DefaultCase
+"""select's ``default`` case (Go: ``default:``): with it, :func:`select`
+never blocks; when no other case is ready it returns ``default``'s index and
+``None``."""
 
 class Chan(Generic[T]):
-    """A Go channel: unbuffered (size 0, a rendezvous) or buffered FIFO."""
+    """A channel of ``T`` values (Go: ``make(chan T, size)``): unbuffered
+    (``size`` 0, a send waits for a receiver) or buffered, FIFO, holding up
+    to ``size`` values.  Memory grows with the values held, not with
+    ``size``.  ``zero`` is what a receive on a closed, drained channel
+    returns (Go's zero value; default ``None``).  ``size`` must be an
+    ``int`` >= 0 (``TypeError`` / ``ValueError`` otherwise).
+
+    A ``Chan[T]`` is both a :class:`SendChan` and a :class:`RecvChan`.
+    ``len(ch)`` is the number of values buffered now; ``for v in ch``
+    receives until the channel is closed and drained (Go: ``for v := range
+    ch``).  Channels compare and hash by identity and cannot be copied or
+    pickled.
+
+    Typing: ``Chan()`` with no annotation and no ``zero`` leaves ``T``
+    unknown, so ``mypy --strict`` asks for one (``c: Chan[int] = Chan()``),
+    as it does for ``[]``.  Without ``zero``, a receive on a closed channel
+    returns ``None``, which the static type ``T`` does not include: pass
+    ``zero=`` or use :meth:`recv_ok` where that matters."""
 
     @overload
-    def __init__(self: "Chan[Any]", size: int = 0) -> None: ...
+    def __init__(self, size: int = 0) -> None: ...
     @overload
     def __init__(self, size: int = 0, *, zero: T) -> None: ...
-    def send(self, v: T, timeout: float | None = None) -> None: ...
-    def recv(self, timeout: float | None = None) -> T: ...
-    def recv_ok(self, timeout: float | None = None) -> tuple[T, bool]: ...
-    def close(self) -> None: ...
+    def send(self, v: T, timeout: float | None = None) -> None:
+        """Send ``v`` (Go: ``ch <- v``), blocking until a receiver takes it or
+        the buffer has room.  On a closed channel, or one closed while this
+        waits: :class:`ClosedChannelError`, and ``v`` is not delivered.
+        ``timeout`` in seconds: ``TimeoutError`` when it expires, and ``v``
+        is then not delivered; ``timeout=0`` is a non-blocking try."""
+    def recv(self, timeout: float | None = None) -> T:
+        """Receive the next value (Go: ``v := <-ch``), blocking until one
+        arrives; on a closed, drained channel return the zero value at once.
+        ``TimeoutError`` if ``timeout`` seconds pass first."""
+    def recv_ok(self, timeout: float | None = None) -> tuple[T, bool]:
+        """Receive ``(value, ok)`` (Go: ``v, ok := <-ch``): ``ok`` is False
+        only once the channel is closed and drained (``value`` is then the
+        zero value).  ``TimeoutError`` if ``timeout`` seconds pass first."""
+    def close(self) -> None:
+        """Close the channel (Go: ``close(ch)``): blocked receivers get the
+        zero value, blocked senders raise :class:`ClosedChannelError`;
+        buffered values stay receivable.  Closing twice, or closing
+        ``nilchan``: :class:`ClosedChannelError`."""
     @property
-    def cap(self) -> int: ...
-    def __len__(self) -> int: ...
-    def __iter__(self) -> Iterator[T]: ...
+    def cap(self) -> int:
+        """The capacity, 0 for an unbuffered channel (Go: ``cap(ch)``)."""
+    def __len__(self) -> int:
+        """The number of values buffered now (Go: ``len(ch)``)."""
+    def __iter__(self) -> Iterator[T]:
+        """Receive until the channel is closed and drained."""
     def __next__(self) -> T: ...
     def __bool__(self) -> bool: ...
     def _waiters(self) -> tuple[int, int]: ...
 
 nilchan: Chan[Any]
+"""Go's nil channel: ``send`` and ``recv`` block for ever (interruptibly),
+its cases in :func:`select` are never ready, ``close()`` raises
+:class:`ClosedChannelError`; ``len`` and ``cap`` are 0.  Typed
+``Chan[Any]``: like Go's ``nil``, it stands for a channel of any type."""
 
-def select(*cases: object, timeout: float | None = None) -> tuple[int, Any]: ...
+# select(c1.recv, c2.recv_ok, (c3.send, x), default, timeout=None).  A case
+# the overloads reject (a value, a bare send, a channel, a send of the wrong
+# type) is also rejected at run time, with TypeError.
+# BEGIN select overloads: generated by tools/select_overloads.py, do not edit
+# No case: blocks for ever (interruptibly), or raises TimeoutError.
+@overload
+def select(*, timeout: float | None = None) -> NoReturn: ...
+@overload
+def select(c0: RecvCase[_V0], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], c2: RecvCase[_V2], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1] | tuple[Literal[2], _V2]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], c2: tuple[SendCase[_S2], _S2] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1] | tuple[Literal[2], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: RecvCase[_V2], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None] | tuple[Literal[2], _V2]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: tuple[SendCase[_S2], _S2] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None] | tuple[Literal[2], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], c2: RecvCase[_V2], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1] | tuple[Literal[2], _V2]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], c2: tuple[SendCase[_S2], _S2] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1] | tuple[Literal[2], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: RecvCase[_V2], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None] | tuple[Literal[2], _V2]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: tuple[SendCase[_S2], _S2] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None] | tuple[Literal[2], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], c2: RecvCase[_V2], c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1] | tuple[Literal[2], _V2] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], c2: RecvCase[_V2], c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1] | tuple[Literal[2], _V2] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1] | tuple[Literal[2], None] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V1], c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], _V1] | tuple[Literal[2], None] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: RecvCase[_V2], c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None] | tuple[Literal[2], _V2] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: RecvCase[_V2], c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None] | tuple[Literal[2], _V2] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None] | tuple[Literal[2], None] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], _V0] | tuple[Literal[1], None] | tuple[Literal[2], None] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], c2: RecvCase[_V2], c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1] | tuple[Literal[2], _V2] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], c2: RecvCase[_V2], c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1] | tuple[Literal[2], _V2] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1] | tuple[Literal[2], None] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: RecvCase[_V1], c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], _V1] | tuple[Literal[2], None] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: RecvCase[_V2], c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None] | tuple[Literal[2], _V2] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: RecvCase[_V2], c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None] | tuple[Literal[2], _V2] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: RecvCase[_V3], /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None] | tuple[Literal[2], None] | tuple[Literal[3], _V3]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S1], _S1] | DefaultCase, c2: tuple[SendCase[_S2], _S2] | DefaultCase, c3: tuple[SendCase[_S3], _S3] | DefaultCase, /, *, timeout: float | None = None) -> tuple[Literal[0], None] | tuple[Literal[1], None] | tuple[Literal[2], None] | tuple[Literal[3], None]: ...
+@overload
+def select(c0: RecvCase[_V0], c1: RecvCase[_V0], c2: RecvCase[_V0], c3: RecvCase[_V0], c4: RecvCase[_V0], /, *cases: RecvCase[_V0], timeout: float | None = None) -> tuple[int, _V0]: ...
+@overload
+def select(c0: tuple[SendCase[_S0], _S0] | DefaultCase, c1: tuple[SendCase[_S0], _S0] | DefaultCase, c2: tuple[SendCase[_S0], _S0] | DefaultCase, c3: tuple[SendCase[_S0], _S0] | DefaultCase, c4: tuple[SendCase[_S0], _S0] | DefaultCase, /, *cases: tuple[SendCase[_S0], _S0] | DefaultCase, timeout: float | None = None) -> tuple[int, None]: ...
+@overload
+def select(c0: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c1: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c2: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c3: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, c4: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, /, *cases: RecvCase[_V0] | tuple[SendCase[Any], Any] | DefaultCase, timeout: float | None = None) -> tuple[int, _V0 | None]:
+    """Perform exactly one ready case and return ``(index, value)``.
+    Go: the ``select`` statement.
+
+    The cases, numbered from 0 in the order given:
+
+    - ``ch.recv``: the value received (the zero value if ``ch`` is closed);
+    - ``ch.recv_ok``: ``(value, ok)``, ``ok`` False once ``ch`` is closed
+      and drained;
+    - ``(ch.send, v)``: ``None``, once ``v`` has been sent;
+    - :data:`default`: ``None``; with it, select never blocks.  At most one.
+
+    select blocks until a case can proceed and performs that case only;
+    among ready cases one is chosen uniformly at random.  A case on
+    :data:`nilchan` is never ready; a closed channel always is (a send case
+    on it raises :class:`ClosedChannelError` when chosen, also with
+    ``default``).  No case: select blocks for ever (interruptibly), like
+    ``select {}``.  ``timeout`` in seconds: ``TimeoutError`` if no case
+    proceeded by then.  A malformed case, or two ``default``: ``TypeError``
+    or ``ValueError`` naming ``case N``, and no case has been performed.
+
+    Typing: overloads on the number and kind of the cases (up to four)
+    check each case and give the union of ``tuple[Literal[i], V_i]``, where
+    ``V_i`` is case ``i``'s value type, so ``match`` narrows each case's
+    value; with more cases the value is the receives' value type, or
+    ``None``."""
+# END select overloads
 def parked_threads() -> int: ...
+def spin_state() -> tuple[bool, float]: ...
 
 TIMER_ONESHOT: int
 TIMER_TICKER: int

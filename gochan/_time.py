@@ -40,18 +40,20 @@ def sleep(seconds: float) -> None:
 
 def after(seconds: float) -> RecvChan[float]:
     """A channel that delivers the fire time once, after ``seconds``
-    (at once if ``seconds <= 0``)."""
+    (at once if ``seconds <= 0``).  Go: ``time.After(d)``."""
     return _native.timer_new(_native.TIMER_ONESHOT, seconds)
 
 
 def tick(seconds: float) -> RecvChan[float]:
     """A channel that delivers the time every ``seconds``; a slow receiver
-    misses ticks rather than queueing them.  ``seconds <= 0``: ValueError."""
+    misses ticks rather than queueing them.  ``seconds <= 0``: ValueError.
+    Go: ``time.Tick(d)``."""
     return _native.timer_new(_native.TIMER_TICKER, seconds)
 
 
 class Timer:
     """A single event: ``.c`` delivers the fire time once, after the duration.
+    Go: ``time.NewTimer(d)``, with Go 1.23's synchronous channel.
 
     ``stop()`` and ``reset(seconds)`` return True if the timer was pending
     (including a fired value nobody has received yet, which they drop)."""
@@ -64,12 +66,12 @@ class Timer:
 
     def stop(self) -> bool:
         """Stop the timer; True if it was pending.  After it returns, no
-        stale value is received from ``.c``."""
+        stale value is received from ``.c``.  Go: ``t.Stop()``."""
         return _native.timer_stop(self._t)
 
     def reset(self, seconds: float) -> bool:
         """Re-arm the timer to fire after ``seconds``; True if it was pending
-        (a pending value is dropped)."""
+        (a pending value is dropped).  Go: ``t.Reset(d)``."""
         return _native.timer_reset(self._t, seconds)
 
     def __repr__(self) -> str:
@@ -79,7 +81,7 @@ class Timer:
 class Ticker:
     """Delivers the time on ``.c`` every period; at most one tick waits for a
     slow receiver.  ``stop()`` ends delivery; ``reset(seconds)`` changes the
-    period.  A period ``<= 0`` raises ValueError."""
+    period.  A period ``<= 0`` raises ValueError.  Go: ``time.NewTicker(d)``."""
 
     __slots__ = ("c", "_t", "__weakref__")
 
@@ -88,11 +90,13 @@ class Ticker:
         self.c: RecvChan[float] = self._t
 
     def stop(self) -> None:
-        """Stop the ticker; no stale tick is received after it returns."""
+        """Stop the ticker; no stale tick is received after it returns.
+        Go: ``tk.Stop()``."""
         _native.timer_stop(self._t)
 
     def reset(self, seconds: float) -> None:
-        """Stop the ticker and restart it with period ``seconds``."""
+        """Stop the ticker and restart it with period ``seconds``.
+        Go: ``tk.Reset(d)``."""
         _native.timer_reset(self._t, seconds)
 
     def __repr__(self) -> str:
@@ -139,7 +143,7 @@ os.register_at_fork(after_in_child=_after_fork_child)
 def after_func(seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
     """Run ``fn(*args)`` in its own thread after ``seconds``.  Returns a Timer
     whose ``.c`` is ``nilchan``; its ``stop()`` returns True if it kept fn
-    from starting."""
+    from starting.  Go: ``time.AfterFunc(d, f)``."""
     if not callable(fn):
         raise TypeError(f"after_func: fn must be callable, not {type(fn).__name__}")
     if _native.bubble_current() is None:

@@ -190,6 +190,8 @@ class _Relay:
             target(signum, frame)
 
 
+#: What ``signal.getsignal(sig)`` returns for a signal that gochan relays
+#: (its ``repr`` is ``<gochan.signal relay>``).  Go has no such handler table.
 RELAY = _Relay()
 
 
@@ -348,6 +350,7 @@ def notify(ch: Chan[Any], *sigs: int) -> None:
     at once, it misses this delivery, so give it a buffer.  While a signal is
     notified its previous handler does not run.  Calls for the same channel
     add to its set of signals.  Callable from any thread.
+    Go: ``signal.Notify(c, sigs...)``.
     """
     _check_chan(ch, "notify")
     if ch is nilchan:
@@ -384,7 +387,7 @@ def stop(ch: Chan[Any]) -> None:
     notify.  A signal arriving while ``stop`` runs is delivered to ``ch`` or
     handled by that restored handler; once ``stop`` returns nothing more is
     sent to ``ch``, so it may be closed.  Stopping a channel that is not
-    notified does nothing.
+    notified does nothing.  Go: ``signal.Stop(c)``.
     """
     _check_chan(ch, "stop")
     with _Critical():
@@ -396,7 +399,8 @@ def stop(ch: Chan[Any]) -> None:
 
 def ignore(*sigs: int) -> None:
     """Ignore ``sigs`` (no ``sigs``: every catchable asynchronous signal):
-    the kernel discards them.  Undoes ``notify`` for them on every channel."""
+    the kernel discards them.  Undoes ``notify`` for them on every channel.
+    Go: ``signal.Ignore(sigs...)``."""
     nums = _catchable(sigs, "ignore")
     with _Critical():
         for n in nums:
@@ -410,7 +414,8 @@ def ignore(*sigs: int) -> None:
 def reset(*sigs: int) -> None:
     """Undo ``notify`` and ``ignore`` for ``sigs`` (no ``sigs``: every signal
     gochan touched): each gets back the disposition it had when gochan first
-    touched it, so a signal ignored when the process started stays ignored."""
+    touched it, so a signal ignored when the process started stays ignored.
+    Go: ``signal.Reset(sigs...)``."""
     nums = _catchable(sigs, "reset") if sigs else None
     with _Critical():
         for n in (sorted(_touched | set(_by_sig)) if nums is None else nums):
@@ -424,7 +429,7 @@ def reset(*sigs: int) -> None:
 
 def ignored(sig: int) -> bool:
     """Whether ``sig`` is ignored now (by ``ignore``, by ``signal.signal``, or
-    since the process started)."""
+    since the process started).  Go: ``signal.Ignored(sig)``."""
     n = _signum(sig, "ignored")
     r = lib.sigrelay_ignored(n)
     if r < 0:

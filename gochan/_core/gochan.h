@@ -245,6 +245,7 @@ extern long gc_parked_threads;
 gc_parker *gc_parked_head(void);
 void gc_parked_lock(void);
 void gc_parked_unlock(void);
+PyObject *gc_spin_state(PyObject *mod, PyObject *unused);   /* test hook */
 void gc_park_after_fork_child(void);   /* purges the waiters of lost threads */
 int gc_park_init(void);
 

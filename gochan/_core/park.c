@@ -39,10 +39,25 @@
  * for its waker to release the GIL (wait_gil_hint) instead of sleeping in
  * take_gil.  Measured: ping-pong 48 -> 1.5 us per round trip, 4x4
  * producers/consumers 1000 -> 200 ns per item.
+ *
+ * Spinning pays only while a CPU is free for the partner.  Next to one
+ * CPU-bound process on two CPUs, a spinner takes the one free CPU, and the
+ * partner it waits for has to share the other with that process (time
+ * slices of milliseconds): ping-pong became 2x slower than queue.Queue.
+ * So the engine watches how much CPU *other* processes use (the system's
+ * busy time in /proc/stat minus this process's own, from getrusage),
+ * sampled every GC_LOAD_WINDOW by whichever thread parks, and spins only
+ * while at least 1.5 CPUs are left for this process (cpu_free_for_spin).
+ * When every CPU is taken by others anyway, a spinner competes with them
+ * like any thread and still saves the sleep/wake cost, so it spins again
+ * once others leave less than half a CPU.
  */
 #include "gochan.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -147,8 +162,75 @@ void gc_wake_nogil(gc_parker *p) {
 #define GC_HINT_SPIN 30e-6    /* seconds a woken thread may wait for the GIL hint */
 #define GC_SPIN_MAX_PARKED 16 /* beyond this many parked threads, neither spin */
 static int max_spinners;      /* CPUs - 1: a spinner must not take the GIL holder's CPU */
+static long ncpu;
+
+/* ---- how much CPU do other processes leave us? ---------------------------- */
+#define GC_LOAD_WINDOW 0.1    /* seconds between samples */
+static int spin_ok = 1;       /* the last decision (atomic) */
+static int sampling;          /* a thread is sampling now (atomic flag) */
+static int64_t sample_ns;     /* when the last sample was taken (atomic) */
+static double sample_busy;    /* the system's busy CPU seconds then */
+static double sample_self;    /* this process's CPU seconds then */
+static double clk_tck;
+static int64_t others_milli;  /* CPU use of other processes in the last sample,
+                                 in thousandths of a CPU (atomic; diagnostics) */
+
+/* The system's busy CPU seconds (all processes), or -1. */
+static double system_busy(void) {
+    char buf[256];
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    unsigned long long v[8] = {0};   /* user nice system idle iowait irq softirq steal */
+    if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 4)
+        return -1;
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / clk_tck;
+}
+
+static double self_cpu(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* May a thread of this process spin now?  Cheap: a load of the last
+   decision, re-taken every GC_LOAD_WINDOW by one thread (no GIL needed). */
+static int cpu_free_for_spin(double now) {
+    int64_t now_ns = (int64_t)(now * 1e9);
+    if (now_ns - __atomic_load_n(&sample_ns, __ATOMIC_RELAXED) < (int64_t)(GC_LOAD_WINDOW * 1e9) ||
+        __atomic_exchange_n(&sampling, 1, __ATOMIC_ACQUIRE))
+        return __atomic_load_n(&spin_ok, __ATOMIC_RELAXED);
+    double busy = system_busy(), self = self_cpu();
+    double dt = (now_ns - sample_ns) * 1e-9;
+    if (busy >= 0 && sample_busy > 0 && dt > 0 && dt < 10 * GC_LOAD_WINDOW) {
+        double others = ((busy - sample_busy) - (self - sample_self)) / dt;
+        double left = (double)ncpu - others;   /* CPUs other processes leave us */
+        __atomic_store_n(&others_milli, (int64_t)(others * 1000), __ATOMIC_RELAXED);
+        __atomic_store_n(&spin_ok, left >= 1.5 || left < 0.5, __ATOMIC_RELAXED);
+    }
+    sample_busy = busy;
+    sample_self = self;
+    __atomic_store_n(&sample_ns, now_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&sampling, 0, __ATOMIC_RELEASE);
+    return __atomic_load_n(&spin_ok, __ATOMIC_RELAXED);
+}
 static int spinners;          /* threads in spin_wait now (atomic) */
 static int hint_spinners;     /* threads in wait_gil_hint now (atomic) */
+
+/* Test hook: (may spin now, CPUs other processes used in the last
+   sample), sampling first if the last sample is old. */
+PyObject *gc_spin_state(PyObject *mod, PyObject *unused) {
+    int ok = cpu_free_for_spin(gc_now());
+    return Py_BuildValue("(Od)", ok ? Py_True : Py_False,
+                         __atomic_load_n(&others_milli, __ATOMIC_RELAXED) / 1000.0);
+}
 
 /* Spins without the GIL while *word == value, until `end`, if one of the
    max_spinners places counted in *slots is free.  Returns 1 if *word
@@ -156,6 +238,8 @@ static int hint_spinners;     /* threads in wait_gil_hint now (atomic) */
 static int spin_while(const uint32_t *word, uint32_t value, double end, int *slots) {
     if (__atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) > GC_SPIN_MAX_PARKED)
         return 0;   /* a long pipeline: the partner is unlikely to answer soon */
+    if (!cpu_free_for_spin(gc_now()))
+        return 0;   /* no CPU for the partner while this one spins */
     if (__atomic_add_fetch(slots, 1, __ATOMIC_RELAXED) > max_spinners) {
         __atomic_sub_fetch(slots, 1, __ATOMIC_RELAXED);
         return 0;
@@ -503,7 +587,10 @@ int gc_park_init(void) {
         PyErr_SetString(PyExc_RuntimeError, "gochan: pthread_atfork failed");
         return -1;
     }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    clk_tck = (double)sysconf(_SC_CLK_TCK);
+    if (clk_tck <= 0)
+        clk_tck = 100;
     max_spinners = ncpu > 1 ? (int)(ncpu - 1) : 0;
     PyObject *threading = PyImport_ImportModule("threading");
     if (!threading)

@@ -117,8 +117,10 @@ static void heap_remove(gc_timer *t) {
    the slot (a ticker whose slot is full drops this tick); an after-func
    timer sends its token on the after-func queue.  Returns -1 if memory ran
    out (the after-func queue could not grow), 1 if the tick was dropped
-   (nobody took the previous one), 0 otherwise. */
-static int fire(gc_timer *t, double now) {
+   (nobody took the previous one), 2 if it is not due yet (a receiver of a
+   fast ticker took a tick itself since; *due: when the next one is), 0
+   otherwise. */
+static int fire(gc_timer *t, double now, double *due) {
     int dropped = 0;
     gc_parker *wake = NULL;
     if (t->kind == GC_TIMER_FUNC) {
@@ -133,6 +135,11 @@ static int fire(gc_timer *t, double now) {
     } else {
         gc_chan *c = t->c;
         gc_lock_acquire(&c->lock);
+        if (t->fast && now < t->last + t->fperiod) {
+            *due = t->last + t->fperiod;
+            gc_lock_release(&c->lock);
+            return 2;
+        }
         gc_sudog *s = gc_waitq_take(&c->recvq);
         if (s) {
             s->p->tval = now;
@@ -208,7 +215,10 @@ static void heap_lock(void) {
     __atomic_sub_fetch(&heap_waiting, 1, __ATOMIC_RELAXED);
 }
 
-int gc_timer_fire(gc_timer *t, double now) { return fire(t, now); }
+int gc_timer_fire(gc_timer *t, double now) {
+    double unused;          /* a bubble's tickers are never "fast" */
+    return fire(t, now, &unused);
+}
 
 static void *timer_thread(void *arg) {
     pthread_mutex_lock(&heap_mu);
@@ -229,9 +239,13 @@ static void *timer_thread(void *arg) {
             continue;
         }
         heap_remove(t);
-        int r = fire(t, now);
+        double due = 0;
+        int r = fire(t, now, &due);
         if (r < 0) {
             t->when = now + 0.01;          /* out of memory: try again soon */
+            heap_push(t);
+        } else if (r == 2) {
+            t->when = due > now + GC_TICK_FLOOR ? due : now + GC_TICK_FLOOR;
             heap_push(t);
         } else if (t->kind == GC_TIMER_TICKER) {
             t->when = ticker_next(t, now, r);
@@ -340,7 +354,8 @@ static int arm(gc_timer *t, double s, int forever) {
         gc_lock_release(&t->c->lock);
     } else if (s <= 0) {
         /* fires at once, here: nothing is gained by waking the thread */
-        return fire(t, now) < 0 ? -1 : 0;
+        double unused;
+        return fire(t, now, &unused) < 0 ? -1 : 0;
     } else {
         t->when = now + s;
     }

@@ -1,0 +1,3 @@
+from gochan import Chan
+
+a = Chan()  # E: Chan[?]: the element type must be given
