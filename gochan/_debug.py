@@ -27,7 +27,8 @@ _PROCESS_DEADLOCK = "all goroutines are asleep - deadlock!"
 def dump() -> str:
     """Every thread blocked in gochan: its name, the operation and the
     channels' reprs, for how long, and its Python stack (most recent call
-    last), one block per thread."""
+    last), one block per thread.  Go: the goroutine dump that a crash, or
+    ``runtime.Stack(buf, true)``, prints."""
     ops = _native.parked_ops()
     frames = sys._current_frames()
     names = {t.ident: t.name for t in threading.enumerate()}

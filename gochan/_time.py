@@ -26,7 +26,8 @@ from gochan._load import _native
 
 def now() -> float:
     """``time.monotonic()``; inside a gochan.testing bubble, the bubble's
-    virtual clock (0 when the bubble starts)."""
+    virtual clock (0 when the bubble starts).  Go: ``time.Now()`` (a
+    bubble's clock is synctest's fake one)."""
     return _native.now()
 
 
@@ -34,7 +35,7 @@ def sleep(seconds: float) -> None:
     """Sleep ``seconds`` (interruptible by Ctrl+C in the main thread).  Inside
     a gochan.testing bubble it is a durable block on the virtual clock: it
     returns as soon as every goroutine of the bubble is blocked and the
-    clock reaches its end."""
+    clock reaches its end.  Go: ``time.Sleep(d)``."""
     _native.sleep(seconds)
 
 

@@ -51,7 +51,8 @@ def run(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     return its result (or raise what it raised) once it and every goroutine
     started in the bubble have returned.  Raises ``Deadlock`` if the bubble
     deadlocks (its message lists each blocked goroutine and what it waits
-    for), ``RuntimeError`` if called from inside a bubble."""
+    for), ``RuntimeError`` if called from inside a bubble.  Go:
+    ``synctest.Test(t, f)``."""
     if not callable(fn):
         raise TypeError(f"testing.run: fn must be callable, not {type(fn).__name__}")
     if _native.bubble_current() is not None:
@@ -106,13 +107,14 @@ def _report(b: Any, state: _State) -> str:
 
 def wait() -> None:
     """Block until every other goroutine of the calling goroutine's bubble is
-    durably blocked (Go's ``synctest.Wait``).  Outside a bubble:
+    durably blocked.  Go: ``synctest.Wait()``.  Outside a bubble:
     ``RuntimeError``; from two goroutines of a bubble at once: ``RuntimeError``."""
     _native.bubble_wait()
 
 
 def in_bubble() -> bool:
-    """Whether the calling thread is a goroutine of a bubble."""
+    """Whether the calling thread is a goroutine of a bubble.  Go has no
+    such query (a goroutine of a synctest bubble cannot tell)."""
     return _native.bubble_current() is not None
 
 
@@ -121,7 +123,8 @@ def bubbled(fn: Callable[..., R]) -> Callable[..., R]:
 
     Meant for tests: ``@gochan.testing.bubbled`` above a pytest test function
     runs its body on virtual time; pytest's fixtures are still passed in
-    (the signature is kept), and a hypothesis ``@given`` may sit above it."""
+    (the signature is kept), and a hypothesis ``@given`` may sit above it.
+    Go: ``synctest.Test(t, func(t *testing.T) {...})`` around a test body."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> R:
