@@ -1,9 +1,18 @@
 """Goroutine-style threads: ``go`` and ``WaitGroup``.
 
-Inside a gochan.testing bubble, ``go`` starts the thread as a goroutine of
-the bubble: it is counted in the parent, before the thread exists (so the
-bubble never looks idle while a goroutine is being started), and the
-thread joins the bubble before it runs ``fn`` (see _core/bubble.c).
+Every goroutine gochan starts (``go``, ``WaitGroup.go``, ``Group.go``,
+``after_func``, ``context.after_func``) is started by :func:`go`, so that
+what must happen to each new goroutine happens in one place.
+
+``WaitGroup.wait`` parks on a gochan channel that is closed when the counter
+reaches zero (a new one for each round), so it is interruptible, its
+``timeout=`` is parsed by the core exactly like ``recv``'s, and inside a
+gochan.testing bubble it is a durable block.
+
+Inside a bubble, ``go`` starts the thread as a goroutine of the bubble: it
+is counted in the parent, before the thread exists (so the bubble never
+looks idle while a goroutine is being started), and the thread joins the
+bubble before it runs ``fn`` (see _core/bubble.c).
 """
 from __future__ import annotations
 
@@ -14,10 +23,26 @@ from gochan._chan import Chan
 from gochan._load import _native
 
 
+def _not_callable(what: str, fn: object) -> TypeError:
+    """The TypeError for a non-callable passed where a function is expected."""
+    hint = (" (did you call it? pass the function and its arguments: "
+            "go(fn, arg, ...), not go(fn(arg)))")
+    r = repr(fn)
+    if len(r) > 80:
+        r = r[:77] + "..."
+    return TypeError(f"{what}: fn must be callable, got {r} of type "
+                     f"{type(fn).__name__}{hint}")
+
+
 def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     """Run ``fn(*args, **kwargs)`` in a new daemon thread (a goroutine: the
     program does not wait for it) and return the started thread.
+
+    ``TypeError`` at once if ``fn`` is not callable (a common slip is
+    ``go(worker(1))``, which runs ``worker`` here and passes its result).
     Go: ``go fn(args...)``."""
+    if not callable(fn):
+        raise _not_callable("go", fn)
     b = _native.bubble_current()
     if b is not None:
         return _bubble_go(b, fn, args, kwargs, counted=False)
@@ -56,18 +81,22 @@ def _bubble_main(b: Any, fn: Callable[..., Any], args: Any, kwargs: Any, is_main
         _native.bubble_detach(is_main)
 
 
+# Closed at import: what wait() parks on when the counter is already zero, so
+# that its timeout argument is checked the same way in every case.
+_zero: Chan[None] = Chan()
+_zero.close()
+
+
 class WaitGroup:
-    """Waits for a collection of threads to finish.  Go: ``sync.WaitGroup``.
+    """Waits for a collection of goroutines to finish.  Go: ``sync.WaitGroup``."""
 
-    ``wait`` parks in gochan (on a channel closed when the counter reaches
-    zero), so inside a gochan.testing bubble it is a durable block."""
-
-    __slots__ = ("_lock", "_n", "_zero")
+    __slots__ = ("_lock", "_n", "_round")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()   # held only for a few instructions
+        self._lock = threading.Lock()
         self._n = 0
-        self._zero: Chan[None] | None = None   # closed when the counter returns to 0
+        # Closed when the counter reaches zero; made by the first waiter of a round.
+        self._round: Chan[None] | None = None
 
     def add(self, n: int = 1) -> None:
         """Add n (which may be negative) to the counter; at zero, wake waiters.
@@ -77,27 +106,53 @@ class WaitGroup:
         with self._lock:
             if self._n + n < 0:
                 raise ValueError("negative WaitGroup counter")
-            if self._n == 0 and n > 0:
-                self._zero = Chan()
             self._n += n
-            if self._n == 0 and self._zero is not None:
-                zero, self._zero = self._zero, None
-                zero.close()
+            if self._n != 0 or self._round is None:
+                return
+            ch, self._round = self._round, None
+        ch.close()
 
     def done(self) -> None:
         """Decrement the counter by one.  Go: ``wg.Done()``."""
         self.add(-1)
 
+    def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
+        """``add(1)``, run ``fn(*args, **kwargs)`` in a goroutine and call
+        ``done()`` when it returns or raises (Go 1.25's ``wg.Go``); return the
+        thread.  An exception ``fn`` raises is reported as any uncaught
+        exception in a thread is (``threading.excepthook``).  Go: ``wg.Go(f)``."""
+        if not callable(fn):
+            raise _not_callable("WaitGroup.go", fn)
+
+        def run() -> None:
+            try:
+                fn(*args, **kwargs)
+            finally:
+                self.done()
+
+        self.add(1)
+        try:
+            return go(run)
+        except BaseException:
+            self.done()          # the goroutine never started
+            raise
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the counter is zero; return True.  Raise TimeoutError
-        if ``timeout`` seconds pass first.  Go: ``wg.Wait()``."""
+        if ``timeout`` seconds pass first.  ``timeout`` is parsed like
+        ``Chan.recv``'s: ``<= 0`` checks without blocking, one too large to
+        represent waits for ever, NaN is a ValueError.  Go: ``wg.Wait()``."""
         with self._lock:
-            zero = self._zero
-        if zero is not None:
-            try:
-                zero.recv(timeout=timeout)
-            except TimeoutError:
-                raise TimeoutError(f"WaitGroup.wait timed out after {timeout} s") from None
+            if self._n == 0:
+                ch = _zero
+            else:
+                if self._round is None:
+                    self._round = Chan()
+                ch = self._round
+        try:
+            ch.recv(timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError("WaitGroup.wait timed out") from None
         return True
 
     def __repr__(self) -> str:

@@ -19,7 +19,7 @@ import os
 import threading
 from typing import Any, Callable
 
-from gochan._chan import RecvChan, nilchan
+from gochan._chan import Chan, RecvChan, nilchan
 from gochan._go import go
 from gochan._load import _native
 
@@ -105,17 +105,53 @@ class Ticker:
 
 
 # after_func: the timer thread sends (fn, args, chan) on the after-func queue;
-# one dispatcher thread receives them and starts each fn in its own thread.
+# one dispatcher thread receives them and starts each fn in its own goroutine.
+#
+# Internal callbacks (context deadlines) must not cost a thread each: a timer
+# armed by _after_func_inline() carries the marker _INLINE as its args, and
+# the dispatcher calls its fn() right there, on its own thread.  Such a fn
+# must be short and must never block: it delays every later after_func.
+#
+# The dispatcher must outlive anything a callback or go() raises ("can't
+# start new thread" included): it reports the error as an uncaught exception
+# in a thread is reported (threading.excepthook) and serves the next one.
 _dispatch_lock = threading.Lock()
 _dispatcher: threading.Thread | None = None
+_INLINE: tuple[Any, ...] = tuple(["gochan: run inline on the dispatcher"])
+
+
+def _report(exc: BaseException) -> None:
+    """Report exc as threading reports an exception that ends a thread."""
+    try:
+        threading.excepthook(threading.ExceptHookArgs(
+            (type(exc), exc, exc.__traceback__, threading.current_thread())))
+    except BaseException:
+        pass    # a broken excepthook must not stop the dispatcher either
 
 
 def _dispatch() -> None:
     q = _native.afterfunc_queue
     while True:
         fn, args, _ = q.recv()
-        go(fn, *args)     # this thread is in no bubble: a plain goroutine
+        try:
+            if args is _INLINE:
+                fn()
+            else:
+                go(fn, *args)
+        except BaseException as e:
+            _report(e)
+            del e
         del fn, args, _   # keep nothing of a fired timer while waiting for the next
+
+
+def _after_func_inline(seconds: float, fn: Callable[[], Any]) -> Chan[float]:
+    """Internal: call ``fn()`` on the dispatcher thread after ``seconds``
+    (no thread of its own; fn must be short and never block).  Returns the
+    timer's channel, for ``_native.timer_stop``; ``seconds`` must be
+    positive (the caller handles deadlines already past)."""
+    if _dispatcher is None:
+        _ensure_dispatcher()
+    return _native.timer_new(_native.TIMER_FUNC, seconds, fn, _INLINE)
 
 
 def _ensure_dispatcher() -> None:

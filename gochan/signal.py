@@ -90,12 +90,14 @@ import threading
 import traceback
 import warnings
 from types import FrameType
-from typing import Any, Callable, Dict, List, Optional, Set, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
-from gochan import Chan, ClosedChannelError, nilchan
+from gochan import Chan, ClosedChannelError, go, nilchan, select
+from gochan import context as _context
 from gochan._load import _ffi as ffi, _lib as lib, _native
 
-__all__ = ["notify", "stop", "ignore", "reset", "ignored", "RELAY"]
+__all__ = ["notify", "stop", "ignore", "reset", "ignored", "notify_context",
+           "SignalReceived", "RELAY"]
 
 _PyHandler = Union[Callable[[int, Optional[FrameType]], Any], int, _signal.Handlers, None]
 
@@ -515,6 +517,54 @@ def _warn_broken(ch: Chan[Any], e: Exception) -> None:
         warnings.warn(msg, RuntimeWarning, stacklevel=1)
     except Exception:
         pass
+
+
+# ---- notify_context ------------------------------------------------------------
+
+class SignalReceived(Exception):
+    """The cause (``context.cause(ctx)``) of a :func:`notify_context`
+    context that a signal made done; ``.signal`` is that signal (a
+    ``signal.Signals`` member, or an int for an unnamed real-time signal).
+    Go: the cause (``context.Cause``) of a ``signal.NotifyContext`` context."""
+
+    def __init__(self, sig: Union[_signal.Signals, int]) -> None:
+        name = sig.name if isinstance(sig, _signal.Signals) else "signal %d" % sig
+        super().__init__("%s received" % name)
+        self.signal = sig
+
+
+def notify_context(parent: _context.Context, *sigs: int) -> Tuple[_context.Context, Callable[[], None]]:
+    """A child of ``parent`` that is done when one of ``sigs`` arrives (its
+    cause is a :class:`SignalReceived` naming the signal; ``err()`` is
+    ``context.Canceled``), when ``parent`` is done, or when ``stop()`` is
+    called (Go's ``signal.NotifyContext``).  No ``sigs``: as for ``notify``.
+
+    ``stop()`` (idempotent) cancels the context and unregisters the signals
+    as :func:`stop` does, so their previous handlers are back: a second
+    Ctrl+C after ``stop()`` is a ``KeyboardInterrupt`` again.  Until then,
+    later arrivals of the signals are swallowed, so call ``stop()`` as soon
+    as the shutdown has begun.  A goroutine waits for the first signal."""
+    ctx, cancel = _context.with_cancel_cause(parent)     # checks parent
+    ch: Chan[Any] = Chan(1)
+    try:
+        notify(ch, *sigs)
+    except BaseException:
+        cancel(None)
+        raise
+
+    def stop_() -> None:
+        cancel(None)
+        stop(ch)
+
+    if ctx.err() is None:
+        go(_await_signal, ch, ctx, cancel)
+    return ctx, stop_
+
+
+def _await_signal(ch: Chan[Any], ctx: _context.Context, cancel: _context.CancelCauseFunc) -> None:
+    i, v = select(ch.recv, ctx.done().recv)
+    if i == 0 and v is not None:        # v: the signal
+        cancel(SignalReceived(v))
 
 
 # ---- fork --------------------------------------------------------------------

@@ -109,7 +109,8 @@ def procs():
         try:
             # Only if the pid is still one of ours (not reused since).
             cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
-            if b"graceful.py" in cmdline or b"dockerapp" in cmdline or b"sleep(60)" in cmdline:
+            if (b"graceful.py" in cmdline or b"graceful_ctx.py" in cmdline
+                    or b"dockerapp" in cmdline or b"sleep(60)" in cmdline):
                 os.kill(pid, signal.SIGKILL)
         except (OSError, ProcessLookupError):
             pass

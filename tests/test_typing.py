@@ -225,6 +225,24 @@ def test_package_is_mypy_strict_clean(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_context_use_passes_and_runs(mypy):
+    rc, out = mypy(case("pass_context_use.py"))
+    assert rc == 0, out
+    proc = subprocess.run([sys.executable, case("pass_context_use.py")], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_context_misuse_rejected(mypy):
+    path = case("reject_context_misuse.py")
+    rc, out = mypy(path)
+    assert rc == 1, out
+    errs = errors_by_line(out, path)
+    assert sorted(errs) == expected_lines(path), out
+    assert '"RecvChan[None]" has no attribute "send"' in errs[4][0], out
+
+
 def test_select_is_the_c_function():
     # The types are only in the stubs: select is the C function, unwrapped.
     import gochan

@@ -151,3 +151,46 @@ def test_many_done_from_threads():
     assert wg.wait(timeout=SOON) is True
     for t in ts:
         t.join(SOON)
+
+
+# --- timeout= parses like recv's (issue 7, part 4) ----------------------------
+
+@pytest.mark.parametrize("counter", [0, 1])
+def test_wait_timeout_nan_is_a_value_error(counter):
+    wg = WaitGroup()
+    wg.add(counter)
+    with pytest.raises(ValueError, match="NaN"):
+        wg.wait(timeout=float("nan"))
+    wg.add(-counter)
+
+
+@pytest.mark.parametrize("counter", [0, 1])
+@pytest.mark.parametrize("bad", [True, "1", b"1", [1]])
+def test_wait_timeout_bad_types_are_type_errors(counter, bad):
+    wg = WaitGroup()
+    wg.add(counter)
+    with pytest.raises(TypeError, match="timeout"):
+        wg.wait(timeout=bad)
+    wg.add(-counter)
+
+
+@pytest.mark.parametrize("huge", [float("inf"), 10 ** 400, 1e300])
+def test_wait_huge_timeout_waits_for_ever_without_overflow(huge):
+    wg = WaitGroup()
+    assert wg.wait(timeout=huge) is True
+    wg.add(1)
+    w = spawn(wg.wait, timeout=huge)
+    wait_threads_parked(1)
+    assert not w.finished.is_set()
+    wg.done()
+    assert w.result() is True
+
+
+@pytest.mark.parametrize("nonpositive", [0, -1, -0.5, float("-inf"), -10 ** 400])
+def test_wait_nonpositive_timeout_is_a_check(nonpositive):
+    wg = WaitGroup()
+    assert wg.wait(timeout=nonpositive) is True
+    wg.add(1)
+    with pytest.raises(TimeoutError):
+        wg.wait(timeout=nonpositive)
+    wg.done()

@@ -177,6 +177,7 @@ def all_scenarios() -> dict[str, Scenario]:
     from . import _select  # noqa: F401
     from . import _timers  # noqa: F401
     from . import _signals  # noqa: F401
+    from . import _context  # noqa: F401
     from . import _scale  # noqa: F401
     from . import _bubble  # noqa: F401
     from . import _golang

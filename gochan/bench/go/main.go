@@ -12,10 +12,11 @@
 // on stderr and exits with status 1.
 //
 // Each scenario mirrors its Python twin in gochan/bench (_channels.py,
-// _select.py, _timers.py, _signals.py, _scale.py): same sizes per mode, same units, same
-// checks, same clock reads. Where the Python scenario says "thread", this
-// program uses a goroutine, scheduled by the Go runtime over GOMAXPROCS
-// threads (by default one per CPU); that is how a Go program would do it. The
+// _select.py, _timers.py, _signals.py, _context.py, _scale.py): same sizes per
+// mode, same units, same checks, same clock reads. Where the Python scenario
+// says "thread", this program uses a goroutine, scheduled by the Go runtime
+// over GOMAXPROCS threads (by default one per CPU); that is how a Go program
+// would do it. The
 // memory scenarios count Go heap bytes (runtime.MemStats.HeapAlloc after a
 // collection) rather than RSS, since the Go heap reserves address space in
 // large arenas and RSS would count pages reserved but not yet used.
@@ -28,6 +29,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
@@ -100,6 +102,9 @@ var scenarios = map[string]scenario{
 	"timer_memory":           {[]string{""}, timerMemory},
 	"signal_latency":         {[]string{"p50", "p99"}, signalLatency},
 	"signal_idle_cpu":        {[]string{""}, signalIdleCPU},
+	"context_timeout_cancel": {[]string{""}, contextTimeoutCancel},
+	"context_memory":         {[]string{""}, contextMemory},
+	"context_cancel_tree":    {[]string{""}, contextCancelTree},
 	"scale_threads":          {sizeKeys([]string{""}, scalePairs), scaleThreads},
 	"scale_select":           {sizeKeys([]string{""}, scaleCases), scaleSelect},
 	"scale_timers":           {sizeKeys([]string{"arm", "p50"}, scalePending), scaleTimers},
@@ -944,6 +949,68 @@ func signalIdleCPU(b budget) figures {
 	close(ch)
 	<-waiter
 	return one(percent)
+}
+
+// ---------------------------------------------------------------- contexts
+
+func contextTimeoutCancel(b budget) figures {
+	bg := context.Background()
+	step := func() {
+		for i := 0; i < 100; i++ {
+			_, cancel := context.WithTimeout(bg, time.Hour)
+			cancel()
+		}
+	}
+	return one(secondsPerOp(step, 100, b) * 1e6)
+}
+
+type heldContext struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func contextMemory(b budget) figures {
+	n := b.pick(100_000, 100_000, 2_000)
+	held := make([]heldContext, n)
+	bg := context.Background()
+	before := heapBytes()
+	for i := range held {
+		held[i].ctx, held[i].cancel = context.WithTimeout(bg, time.Hour)
+	}
+	after := heapBytes()
+	runtime.KeepAlive(held)
+	return one(float64(after-before) / float64(n))
+}
+
+func contextCancelTree(b budget) figures {
+	const tree, fanout = 1000, 10
+	trees := b.pick(100, 20, 2)
+	var total time.Duration
+	for t := 0; t < trees; t++ {
+		nodes := make([]context.Context, tree)
+		cancels := make([]context.CancelFunc, tree)
+		nodes[0], cancels[0] = context.WithCancel(context.Background())
+		for i := 1; i < tree; i++ {
+			nodes[i], cancels[i] = context.WithCancel(nodes[(i-1)/fanout])
+		}
+		dones := make([]<-chan struct{}, tree)
+		for i, c := range nodes {
+			dones[i] = c.Done()
+		}
+		t0 := time.Now()
+		cancels[0]()
+		for _, d := range dones {
+			<-d
+		}
+		total += time.Since(t0)
+		for _, c := range nodes {
+			if c.Err() == nil {
+				fail("context_cancel_tree: a context is not done")
+			}
+		}
+		runtime.KeepAlive(cancels)
+	}
+	return one(total.Seconds() / float64(trees) * 1e6)
 }
 
 // ---------------------------------------------------------------- scaling (_scale.py)
