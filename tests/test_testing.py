@@ -600,3 +600,86 @@ def test_a_pending_timer_is_not_a_deadlock():
         return t.c.recv()
 
     assert run_bubble(body) == 25.0
+
+
+# ---- context, Group and WaitGroup.go in a bubble ----------------------------------
+
+def test_with_timeout_context_on_virtual_time():
+    from gochan import context
+
+    def body():
+        ctx, cancel = context.with_timeout(context.background(), 3600)
+        assert ctx.deadline() == 3600.0
+        jobs = Chan()
+        i, _ = select(jobs.recv, ctx.done().recv)     # an hour, at once
+        cancel()
+        return i, gochan.now(), type(ctx.err()).__name__
+
+    t = time.monotonic()
+    assert run_bubble(body) == (1, 3600.0, "DeadlineExceeded")
+    assert time.monotonic() - t < SOON
+
+
+def test_cancel_stops_a_context_deadline_in_a_bubble():
+    from gochan import context
+
+    def body():
+        ctx, cancel = context.with_timeout(context.background(), 3600)
+        child, _ = context.with_cancel(ctx)
+        cancel()
+        gochan.sleep(1)
+        # the stopped deadline no longer moves the clock: waiting on a
+        # context nobody will cancel is a deadlock at t=1, not after an hour
+        context.with_cancel(context.background())[0].done().recv()
+
+    with pytest.raises(Deadlock) as ei:
+        run_bubble(body)
+    assert "virtual time 1 s" in str(ei.value)
+
+
+def test_context_after_func_runs_in_the_bubble():
+    from gochan import context
+
+    def body():
+        ctx, cancel = context.with_timeout(context.background(), 10)
+        out = Chan(1)
+        context.after_func(ctx, lambda: out.send((gochan.now(), testing.in_bubble())))
+        return out.recv()
+
+    assert run_bubble(body) == (10.0, True)
+
+
+def test_a_context_from_outside_keeps_real_time_inside(afterfunc_dispatcher):
+    from gochan import context
+
+    parent, cancel = context.with_cancel(context.background())
+    ready = Chan(1)
+
+    def body():
+        child, _ = context.with_timeout(parent, 5)   # not the bubble's: real time
+        ready.send(None)
+        child.done().recv()                          # not durable: cancel() comes from outside
+        return type(child.err()).__name__, gochan.now()
+
+    r = spawn(testing.run, body)
+    ready.recv(timeout=SOON)
+    cancel()
+    assert r.result() == ("Canceled", 0.0)
+
+
+def test_waitgroup_go_and_group_go_start_bubble_goroutines():
+    from gochan import Group
+
+    def body():
+        wg = WaitGroup()
+        seen = []
+        for d in (2, 1):
+            wg.go(lambda d=d: (gochan.sleep(d), seen.append((d, testing.in_bubble()))))
+        wg.wait()
+        g = Group()
+        g.go(lambda: gochan.sleep(5))
+        g.go(lambda: gochan.sleep(3))
+        g.wait()
+        return seen, gochan.now()
+
+    assert run_bubble(body) == ([(1, True), (2, True)], 7.0)

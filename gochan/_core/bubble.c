@@ -553,6 +553,19 @@ static PyObject *f_close(PyObject *mod, PyObject *arg) {
 
 static PyObject *f_now(PyObject *mod, PyObject *unused) { return PyFloat_FromDouble(gc_clock()); }
 
+/* chan_for(b or None) -> an unbuffered Chan of bubble b (or of none), made
+   from any thread: gochan.context's done channels belong to their
+   context's bubble, whoever asks for them first. */
+static PyObject *f_chan_for(PyObject *mod, PyObject *arg) {
+    if (arg != Py_None && !as_bubble(arg))
+        return NULL;
+    gc_chan *c = (gc_chan *)PyObject_CallNoArgs((PyObject *)&GcChan_Type);
+    if (!c)
+        return NULL;
+    Py_XSETREF(c->bubble, arg == Py_None ? NULL : (gc_bubble *)Py_NewRef(arg));
+    return (PyObject *)c;
+}
+
 /* Parks the calling thread on nothing; returns the gc_park result. */
 static int park_alone(int op, double deadline) {
     for (;;) {
@@ -688,6 +701,7 @@ static PyMethodDef bubble_functions[] = {
     {"bubble_detach", f_detach, METH_O, "bubble_detach(is_main): the calling goroutine exits."},
     {"bubble_close", f_close, METH_O, "bubble_close(b): disarm b's timers (run() is over)."},
     {"now", f_now, METH_NOARGS, "time.monotonic(), or the bubble's clock inside one."},
+    {"chan_for", f_chan_for, METH_O, "chan_for(b or None): an unbuffered Chan of bubble b (or of none)."},
     {"sleep", f_sleep, METH_O, "sleep(seconds): park, on the bubble's clock inside one."},
     {"bubble_wait", f_wait, METH_NOARGS, "Wait until every other goroutine of the bubble is durably blocked."},
     {"parked_ops", f_parked_ops, METH_NOARGS,
