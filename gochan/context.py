@@ -839,7 +839,8 @@ def with_deadline(parent: Context, d: float) -> Tuple[Context, CancelFunc]:
     ``context.WithDeadline``).  If ``parent``'s deadline is earlier, that one
     decides; a deadline already past makes it done at once.  The deadline is
     served by gochan's timer thread, never by a thread of its own;
-    ``cancel()`` stops the timer."""
+    ``cancel()`` stops the timer.  Inside a gochan.testing bubble, ``d`` is
+    a time on the bubble's clock (``gochan.now()``)."""
     _check_parent(parent, "with_deadline")
     d = _seconds(d, "with_deadline: d")
     return _with_deadline(parent, d, _clock(_bubble_of_child(parent)), None)
