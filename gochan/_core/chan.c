@@ -37,7 +37,7 @@ void gc_waitq_push(gc_waitq *q, gc_sudog *s) {
     else
         q->first = s;
     q->last = s;
-    s->queued = 1;
+    __atomic_store_n(&s->queued, 1, __ATOMIC_RELAXED);   /* read without the lock: unqueue_all */
 }
 
 void gc_waitq_unlink(gc_waitq *q, gc_sudog *s) {
@@ -50,7 +50,7 @@ void gc_waitq_unlink(gc_waitq *q, gc_sudog *s) {
     else
         q->last = s->prev;
     s->next = s->prev = NULL;
-    s->queued = 0;
+    __atomic_store_n(&s->queued, 0, __ATOMIC_RELAXED);
 }
 
 gc_sudog *gc_waitq_take(gc_waitq *q) {
