@@ -10,16 +10,20 @@ The core is C (built by cffi); this package is its typed face::
 
 The documentation is in docs/.  ``import gochan.signal`` relays
 OS signals to channels; ``from gochan import context`` is Go's package
-context (cancellation and deadlines), and ``Group`` is Go's errgroup.
+context (cancellation and deadlines), and ``Group`` is Go's errgroup;
+``gochan.testing`` runs tests in a bubble on virtual time (Go's
+testing/synctest) and ``Deadlock`` is Go's "all goroutines are asleep".
 """
 from __future__ import annotations
 
 from gochan._chan import Chan, ClosedChannelError, RecvCase, RecvChan, SendCase, SendChan, nilchan
+from gochan._debug import Deadlock, dump
 from gochan._go import WaitGroup, go
 from gochan._group import Group
 from gochan import context  # noqa: E402  (Go's package context)
 from gochan._select import DefaultCase, default, select
-from gochan._time import Ticker, Timer, after, after_func, tick
+from gochan._time import Ticker, Timer, after, after_func, now, sleep, tick
+from gochan import testing
 
 __all__ = [
     "Chan",
@@ -41,5 +45,10 @@ __all__ = [
     "RecvCase",
     "SendCase",
     "DefaultCase",
+    "now",
+    "sleep",
+    "Deadlock",
+    "dump",
+    "testing",
 ]
 __version__ = "0.1.0"

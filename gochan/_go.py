@@ -5,8 +5,14 @@ Every goroutine gochan starts (``go``, ``WaitGroup.go``, ``Group.go``,
 what must happen to each new goroutine happens in one place.
 
 ``WaitGroup.wait`` parks on a gochan channel that is closed when the counter
-reaches zero (a new one for each round), so it is interruptible, and its
-``timeout=`` is parsed by the core exactly like ``recv``'s.
+reaches zero (a new one for each round), so it is interruptible, its
+``timeout=`` is parsed by the core exactly like ``recv``'s, and inside a
+gochan.testing bubble it is a durable block.
+
+Inside a bubble, ``go`` starts the thread as a goroutine of the bubble: it
+is counted in the parent, before the thread exists (so the bubble never
+looks idle while a goroutine is being started), and the thread joins the
+bubble before it runs ``fn`` (see _core/bubble.c).
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import threading
 from typing import Any, Callable
 
 from gochan._chan import Chan
+from gochan._load import _native
 
 
 def _not_callable(what: str, fn: object) -> TypeError:
@@ -36,9 +43,42 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     Go: ``go fn(args...)``."""
     if not callable(fn):
         raise _not_callable("go", fn)
+    b = _native.bubble_current()
+    if b is not None:
+        return _bubble_go(b, fn, args, kwargs, counted=False)
     t = threading.Thread(target=fn, args=args, kwargs=kwargs, daemon=True)
     t.start()
     return t
+
+
+def _bubble_go(b: Any, fn: Callable[..., Any], args: Any, kwargs: Any, *,
+               counted: bool, is_main: bool = False, name: str = "") -> threading.Thread:
+    """Start fn as a goroutine of bubble b; ``counted``: b already counts it
+    (an after_func that fired)."""
+    if not counted:
+        _native.bubble_spawn(b, 1)
+    name = name or "goroutine " + (getattr(fn, "__qualname__", None) or repr(fn))
+    t = threading.Thread(target=_bubble_main, args=(b, fn, args, kwargs, is_main), daemon=True,
+                         name=name)
+    try:
+        t.start()
+    except BaseException:
+        _native.bubble_spawn(b, -1)
+        raise
+    return t
+
+
+def _bubble_main(b: Any, fn: Callable[..., Any], args: Any, kwargs: Any, is_main: bool) -> None:
+    _native.bubble_attach(b)
+    b.data.names[threading.get_ident()] = threading.current_thread().name
+    try:
+        fn(*args, **kwargs)
+    except _native.Deadlock:
+        if not b.deadlocked:
+            raise
+        # the bubble's deadlock: run() reports it, with every goroutine
+    finally:
+        _native.bubble_detach(is_main)
 
 
 # Closed at import: what wait() parks on when the counter is already zero, so

@@ -1,6 +1,9 @@
 """Timers with Go 1.23 semantics, served by one C timer thread
 (see _core/timer.c): ``after``, ``tick``, ``Timer``, ``Ticker``,
-``after_func``.
+``after_func``; and the clock: ``now``, ``sleep``.
+
+Inside a gochan.testing bubble, timers run on the bubble's virtual clock
+(see _core/bubble.c), and so do ``now()``, ``sleep()`` and every ``timeout=``.
 
 Durations are seconds (int or float).  A duration too large to represent
 means "never".  The value a timer delivers is the ``time.monotonic()`` at
@@ -19,6 +22,21 @@ from typing import Any, Callable
 from gochan._chan import Chan, RecvChan, nilchan
 from gochan._go import go
 from gochan._load import _native
+
+
+def now() -> float:
+    """``time.monotonic()``; inside a gochan.testing bubble, the bubble's
+    virtual clock (0 when the bubble starts).  Go: ``time.Now()`` (a
+    bubble's clock is synctest's fake one)."""
+    return _native.now()
+
+
+def sleep(seconds: float) -> None:
+    """Sleep ``seconds`` (interruptible by Ctrl+C in the main thread).  Inside
+    a gochan.testing bubble it is a durable block on the virtual clock: it
+    returns as soon as every goroutine of the bubble is blocked and the
+    clock reaches its end.  Go: ``time.Sleep(d)``."""
+    _native.sleep(seconds)
 
 
 def after(seconds: float) -> RecvChan[float]:
@@ -141,7 +159,10 @@ def _ensure_dispatcher() -> None:
     if _dispatcher is None:
         with _dispatch_lock:
             if _dispatcher is None:
-                _dispatcher = go(_dispatch)
+                # a plain thread, never a goroutine of a bubble
+                _dispatcher = threading.Thread(target=_dispatch, daemon=True,
+                                               name="gochan after_func dispatcher")
+                _dispatcher.start()
 
 
 def _after_fork_child() -> None:
@@ -162,11 +183,12 @@ def after_func(seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
     from starting.  Go: ``time.AfterFunc(d, f)``."""
     if not callable(fn):
         raise TypeError(f"after_func: fn must be callable, not {type(fn).__name__}")
-    _ensure_dispatcher()
+    if _native.bubble_current() is None:
+        _ensure_dispatcher()   # in a bubble, run() starts fn (see _core/bubble.c)
     t = Timer.__new__(Timer)
     t._t = _native.timer_new(_native.TIMER_FUNC, seconds, fn, args)
     t.c = nilchan
     return t
 
 
-__all__ = ["after", "tick", "Timer", "Ticker", "after_func"]
+__all__ = ["after", "tick", "Timer", "Ticker", "after_func", "now", "sleep"]

@@ -85,10 +85,11 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from gochan._chan import Chan, ClosedChannelError, RecvChan, nilchan
-from gochan._go import _not_callable, go
+from gochan._go import _bubble_go, _not_callable, go
 from gochan._load import _native
 from gochan._select import select
-from gochan._time import _after_func_inline, _report
+from gochan._time import Timer, _after_func_inline, _report
+from gochan._time import after_func as _timer_after_func
 
 __all__ = [
     "Context",
@@ -182,6 +183,36 @@ _NEVER = 1e12          # seconds; as the timer core's "never" (timer.c)
 _monotonic = time.monotonic
 
 
+# ---- gochan.testing bubbles ---------------------------------------------------
+#
+# A context made in a bubble from a root (background, todo, without_cancel)
+# or from a context of that bubble belongs to the bubble (``_bubble``): its
+# done channel is one of the bubble's (so waiting on it is a durable block),
+# its deadline is on the bubble's clock, served by an after_func timer of the
+# bubble (not the deadline heap below), and its after_func functions start
+# as goroutines of the bubble.  A context made from a parent outside any
+# bubble belongs to none, also when made inside one: the parent's real-time
+# cancellation must reach it, and waiting on it is not durable.
+
+def _bubble_of_child(parent: Context) -> Any:
+    """The bubble a new child of ``parent`` belongs to, or None."""
+    while True:
+        t = type(parent)
+        if t is _CancelCtx or t is _TimerCtx or t is _AfterFuncCtx:
+            return parent._bubble  # type: ignore[attr-defined]
+        if t is _ValueCtx:
+            parent = parent._parent  # type: ignore[attr-defined]
+            continue
+        if t is _EmptyCtx or t is _WithoutCancelCtx:
+            return _native.bubble_current()
+        return None           # a Context implemented elsewhere: outside any bubble
+
+
+def _clock(b: Any) -> float:
+    """Now on bubble b's clock, or time.monotonic() for None."""
+    return b.now if b is not None else _monotonic()
+
+
 def _seconds(x: object, what: str) -> float:
     """x as float seconds: int or float, not bool, not NaN; a huge int is inf."""
     t = type(x)
@@ -260,10 +291,12 @@ class _CancelCtx(Context):
     """Adds cancellation to its parent: a done channel and the set of
     cancelable children to cancel with it."""
 
-    __slots__ = ("_parent", "_done", "_children", "_home", "_err", "_cause", "__weakref__")
+    __slots__ = ("_parent", "_done", "_children", "_home", "_err", "_cause", "_bubble",
+                 "__weakref__")
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
+        self._bubble: Any = _bubble_of_child(parent)   # gochan.testing (see above)
         self._done: Optional[Chan[None]] = None
         self._children: Optional[Dict[_CancelCtx, None]] = None
         self._home: Optional[_CancelCtx] = None     # where this node is registered
@@ -279,7 +312,8 @@ class _CancelCtx(Context):
             with _mu:
                 d = self._done
                 if d is None:
-                    d = self._done = _closed if self._err is not None else Chan()
+                    d = self._done = _closed if self._err is not None \
+                        else _native.chan_for(self._bubble)
         return d
 
     def err(self) -> Optional[BaseException]:
@@ -335,7 +369,7 @@ class _CancelCtx(Context):
                         del e2
         try:
             if walk is not None and walk.later:
-                _after_cancel(list(walk.later.values()))
+                _after_cancel(list(walk.later.items()))
         finally:
             if exc is not None:
                 raise exc
@@ -414,14 +448,18 @@ class _Walk:
             self.pos += 1
 
 
-def _after_cancel(later: List[Callable[[], Any]]) -> None:
-    """Outside _mu: start the after_func goroutines a _Walk collected.
-    If a goroutine cannot be started, the others still are, then the first
-    error is raised."""
+def _after_cancel(later: List[Tuple[_CancelCtx, Callable[[], Any]]]) -> None:
+    """Outside _mu: start the after_func goroutines a _Walk collected (in
+    their context's bubble, if it has one).  If a goroutine cannot be
+    started, the others still are, then the first error is raised."""
     first: Optional[BaseException] = None
-    for fn in later:
+    for c, fn in later:
         try:
-            go(fn)
+            b = c._bubble
+            if b is not None and b is not _native.bubble_current():
+                _bubble_go(b, fn, (), {}, counted=False)
+            else:
+                go(fn)
         except BaseException as e:
             if first is None:
                 first = e
@@ -433,10 +471,12 @@ class _TimerCtx(_CancelCtx):
     """Adds a deadline to a cancelable node: queued in the deadline heap, it
     is canceled with DeadlineExceeded (or the given cause) when it passes."""
 
-    __slots__ = ("_deadline", "_dcause", "_queued")
+    __slots__ = ("_deadline", "_dcause", "_queued", "_btimer")
 
     def __init__(self, parent: Context, d: float, dcause: Optional[BaseException]) -> None:
         self._parent = parent
+        self._bubble = _bubble_of_child(parent)
+        self._btimer: Optional[Timer] = None   # a bubble's: its after_func timer
         self._done = None
         self._children = None
         self._home = None
@@ -454,7 +494,7 @@ class _TimerCtx(_CancelCtx):
         return self._deadline
 
     def _kind(self) -> str:
-        left = self._deadline - _monotonic()
+        left = self._deadline - _clock(self._bubble)
         return f"WithDeadline({self._deadline:.6f} [{left:.6f}s])"
 
 
@@ -485,9 +525,16 @@ def _enqueue_locked(c: _TimerCtx, now: float) -> None:
 def _dequeue_locked(c: _TimerCtx) -> None:
     """_mu held, c queued and being canceled: take it off the heap (at the
     top: at once; elsewhere: as a dead entry, the heap rebuilt once they are
-    half of it)."""
+    half of it), or stop its timer (a bubble's)."""
     global _dq, _dead
     c._queued = False
+    if c._btimer is not None:
+        t, c._btimer = c._btimer, None
+        try:
+            t.stop()
+        except RuntimeError:       # canceled from outside its bubble: let it fire
+            pass
+        return
     if _dq[0][1] is c:
         heapq.heappop(_dq)
         return
@@ -761,11 +808,29 @@ def _with_deadline(parent: Context, d: float, now: float,
     left = d - now
     if left <= 0:
         c._cancel(True, DeadlineExceeded(), dcause)
+    elif left <= _NEVER and c._bubble is not None:
+        if c._bubble is not _native.bubble_current():
+            raise RuntimeError("a deadline for a context of a gochan.testing bubble, "
+                               "from outside the bubble")
+        with _mu:
+            if c._err is None:
+                c._btimer = _timer_after_func(left, _expire, c)   # on the bubble's clock
+                c._queued = True
     elif left <= _NEVER:
         with _mu:
             if c._err is None:
                 _enqueue_locked(c, now)
     return c, c._cancel_func
+
+
+def _expire(c: _TimerCtx) -> None:
+    """A bubble's context reached its deadline (its after_func goroutine)."""
+    with _mu:
+        if not c._queued:
+            return
+        c._queued = False
+        c._btimer = None
+    c._cancel(True, DeadlineExceeded(), c._dcause)
 
 
 def with_deadline(parent: Context, d: float) -> Tuple[Context, CancelFunc]:
@@ -774,10 +839,11 @@ def with_deadline(parent: Context, d: float) -> Tuple[Context, CancelFunc]:
     ``context.WithDeadline``).  If ``parent``'s deadline is earlier, that one
     decides; a deadline already past makes it done at once.  The deadline is
     served by gochan's timer thread, never by a thread of its own;
-    ``cancel()`` stops the timer."""
+    ``cancel()`` stops the timer.  Inside a gochan.testing bubble, ``d`` is
+    a time on the bubble's clock (``gochan.now()``)."""
     _check_parent(parent, "with_deadline")
     d = _seconds(d, "with_deadline: d")
-    return _with_deadline(parent, d, _monotonic(), None)
+    return _with_deadline(parent, d, _clock(_bubble_of_child(parent)), None)
 
 
 def with_deadline_cause(parent: Context, d: float,
@@ -787,7 +853,7 @@ def with_deadline_cause(parent: Context, d: float,
     _check_parent(parent, "with_deadline_cause")
     d = _seconds(d, "with_deadline_cause: d")
     _check_cause(cause, "with_deadline_cause")
-    return _with_deadline(parent, d, _monotonic(), cause)
+    return _with_deadline(parent, d, _clock(_bubble_of_child(parent)), cause)
 
 
 def with_timeout(parent: Context, seconds: float) -> Tuple[Context, CancelFunc]:
@@ -797,7 +863,7 @@ def with_timeout(parent: Context, seconds: float) -> Tuple[Context, CancelFunc]:
         _check_parent(parent, "with_timeout")
     s = seconds if type(seconds) is float and seconds == seconds \
         else _seconds(seconds, "with_timeout: seconds")
-    now = _monotonic()
+    now = _clock(_bubble_of_child(parent))
     return _with_deadline(parent, now + s, now, None)
 
 
@@ -808,7 +874,7 @@ def with_timeout_cause(parent: Context, seconds: float,
     _check_parent(parent, "with_timeout_cause")
     s = _seconds(seconds, "with_timeout_cause: seconds")
     _check_cause(cause, "with_timeout_cause")
-    now = _monotonic()
+    now = _clock(_bubble_of_child(parent))
     return _with_deadline(parent, now + s, now, cause)
 
 

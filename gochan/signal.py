@@ -150,6 +150,8 @@ class _Critical:
         if self.main:
             _main_depth -= 1
             run = _main_depth == 0 and bool(_deferred)
+        # the process-wide deadlock detector waits while any signal is notified
+        _native.set_notifying(bool(_by_sig), _relay.ident if _relay is not None else None)
         self.lock.release()
         if run:
             while _deferred:
@@ -584,6 +586,7 @@ def _after_fork_child() -> None:
     if _relay is None:
         return
     _relay = None
+    _native.set_notifying(bool(_by_sig), None)   # the parent's relay thread is gone
     e = lib.sigrelay_child_errno()
     if e:
         _report("gochan.signal: no signal relay in this child: %s" % os.strerror(e))

@@ -4,6 +4,7 @@ Tests never sleep to "let a thread block": they poll the core's private hooks
 (``ch._waiters()`` and ``gochan._native.parked_threads()``) until the thread is
 really parked, with a deadline so that a bug fails instead of hanging.
 """
+import functools
 import os
 import sys
 import threading
@@ -114,6 +115,26 @@ class Runner:
 
 def spawn(fn, *args, **kwargs):
     return Runner(fn, *args, **kwargs)
+
+
+def run_bubble(fn, *args, timeout=SOON, **kwargs):
+    """``gochan.testing.run(fn, ...)`` with a watchdog: a bubble that hangs
+    fails the test after ``timeout`` s (of real time) instead of hanging it."""
+    from gochan import testing
+
+    return spawn(testing.run, fn, *args, **kwargs).result(timeout)
+
+
+def bubble_test(fn):
+    """Decorator: the test's body runs in a gochan.testing bubble, on virtual
+    time (so its sleeps and timers take no real time and its times are
+    exact), under run_bubble's watchdog.  Fixtures and parameters pass."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return run_bubble(fn, *args, **kwargs)
+
+    return wrapper
 
 
 def drain(ch, timeout=SOON):

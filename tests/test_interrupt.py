@@ -41,6 +41,9 @@ PROLOGUE = textwrap.dedent("""
                     os._exit(3)
                 time.sleep(0.001)
             print("parked", flush=True)
+            # Stay alive, outside gochan: with every thread asleep in gochan
+            # the main thread's wait would end in Deadlock, as in Go.
+            threading.Event().wait()
         threading.Thread(target=watch, daemon=True).start()
 
     def try_(fn, *a, **k):

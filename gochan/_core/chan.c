@@ -15,8 +15,15 @@ PyObject *gc_closed_error(const char *msg) {
     return NULL;
 }
 
-PyObject *gc_timeout_error(void) {
-    PyErr_SetString(PyExc_TimeoutError, "channel operation timed out");
+PyObject *gc_timeout_error(int op, gc_chan *const *chans, int n, PyObject *timeout) {
+    PyObject *what = gc_op_text(op, chans, n);
+    if (!what)
+        return NULL;
+    if (timeout)
+        PyErr_Format(PyExc_TimeoutError, "%U timed out after %S s", what, timeout);
+    else
+        PyErr_Format(PyExc_TimeoutError, "%U timed out", what);
+    Py_DECREF(what);
     return NULL;
 }
 
@@ -30,7 +37,7 @@ void gc_waitq_push(gc_waitq *q, gc_sudog *s) {
     else
         q->first = s;
     q->last = s;
-    s->queued = 1;
+    __atomic_store_n(&s->queued, 1, __ATOMIC_RELAXED);   /* read without the lock: unqueue_all */
 }
 
 void gc_waitq_unlink(gc_waitq *q, gc_sudog *s) {
@@ -43,7 +50,7 @@ void gc_waitq_unlink(gc_waitq *q, gc_sudog *s) {
     else
         q->last = s->prev;
     s->next = s->prev = NULL;
-    s->queued = 0;
+    __atomic_store_n(&s->queued, 0, __ATOMIC_RELAXED);
 }
 
 gc_sudog *gc_waitq_take(gc_waitq *q) {
@@ -221,6 +228,8 @@ PyObject *gc_take_result(gc_chan *c, gc_parker *res) {
 static int chan_op(gc_chan *c, PyObject *v, PyObject *timeout, gc_parker *p) {
     double deadline;
     int nonblock;
+    if (__builtin_expect(c->bubble != NULL, 0) && gc_bubble_check(c, v ? "send" : "recv") < 0)
+        return -1;
     if (gc_parse_timeout(timeout, &deadline, &nonblock) < 0)
         return -1;
     for (;;) {
@@ -261,15 +270,17 @@ static int chan_op(gc_chan *c, PyObject *v, PyObject *timeout, gc_parker *p) {
             }
             gc_lock_release(&c->lock);
         }
+        int op = v ? GC_OP_SEND : GC_OP_RECV;
         if (nonblock) {
-            gc_timeout_error();
+            gc_timeout_error(op, &c, 1, timeout);
             return -1;
         }
+        p->op = op;
         switch (gc_park(p, &sg, n, deadline)) {
         case GC_PARK_WOKEN:
             return 0;
         case GC_PARK_TIMEOUT:
-            gc_timeout_error();
+            gc_timeout_error(op, &c, 1, timeout);
             return -1;
         case GC_PARK_ERROR:
             return -1;
@@ -312,6 +323,8 @@ static PyObject *chan_close(gc_chan *c, PyObject *unused) {
         PyErr_SetString(PyExc_TypeError, "close of a receive-only timer channel");
         return NULL;
     }
+    if (c->bubble && gc_bubble_check(c, "close") < 0)
+        return NULL;
     gc_lock_acquire(&c->lock);
     if (c->closed) {
         gc_lock_release(&c->lock);
@@ -444,6 +457,8 @@ static PyObject *chan_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     c->zero = Py_NewRef(zero);
     c->weakreflist = NULL;
     c->timer = NULL;
+    c->bubble = gc_bubble_cur;
+    Py_XINCREF(c->bubble);
     PyObject_GC_Track(c);
     return (PyObject *)c;
 }
@@ -490,6 +505,7 @@ static void chan_dealloc(gc_chan *c) {
     if (c->weakreflist)
         PyObject_ClearWeakRefs((PyObject *)c);
     chan_clear(c);
+    Py_XDECREF(c->bubble);
     PyObject_GC_Del(c);
 }
 

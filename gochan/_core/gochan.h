@@ -8,7 +8,8 @@
  *
  * Files: park.c (waiting and waking a thread), chan.c (the Chan type: send,
  * recv, close), select.c (select), timer.c (the timer heap and its thread),
- * module.c (the _native module), sigrelay.c (OS signal relay).
+ * bubble.c (gochan.testing's bubbles on virtual time, and the deadlock
+ * detectors), module.c (the _native module), sigrelay.c (OS signal relay).
  *
  * ---------------------------------------------------------------------------
  * Invariants
@@ -202,7 +203,19 @@ typedef struct gc_parker {
     uint32_t gil_hint;    /* gc_gil_hint seen by a waker holding the GIL */
     int hint_valid;       /* 0: woken by the timer thread */
     int nsg;
+    int op;               /* GC_OP_*: what it waits for (dump, messages) */
+    struct gc_bubble *bubble;  /* a bubble goroutine's parker, while parked; else NULL */
+    int durable;          /* durably blocked in that bubble (see invariants; GIL) */
+    double deadline;      /* as given to gc_park (a bubble's clock inside one); < 0: none */
+    double since;         /* when it parked (coarse monotonic seconds) */
+    unsigned long ident;  /* the parked thread */
 } gc_parker;
+
+/* gc_parker.op */
+enum { GC_OP_RECV = 0, GC_OP_SEND = 1, GC_OP_SELECT = 2, GC_OP_SLEEP = 3, GC_OP_WAIT = 4 };
+/* gc_parker.fired when no case completed: a bubble expired its timeout, or a
+   deadlock detector ended it (gc_park then returns TIMEOUT / ERROR). */
+enum { GC_FIRED_NONE = -1, GC_FIRED_TIMEOUT = -2, GC_FIRED_DEADLOCK = -3 };
 
 struct gc_chan;
 typedef struct gc_sudog {
@@ -236,6 +249,7 @@ typedef struct gc_chan {
     PyObject *zero;          /* value of a receive on a closed drained channel */
     PyObject *weakreflist;
     struct gc_timer *timer;  /* GC_KIND_TIMER only */
+    struct gc_bubble *bubble;  /* owned: the bubble it was made in, or NULL */
 } gc_chan;
 
 extern PyTypeObject GcChan_Type;
@@ -251,6 +265,7 @@ enum { GC_PARK_WOKEN = 0, GC_PARK_TIMEOUT = 1, GC_PARK_ERROR = 2, GC_PARK_RETRY 
 static inline void gc_parker_init(gc_parker *p) {
     p->futex = 0; p->done = 0; p->fired = -1; p->result = GC_RES_OK;
     p->value = NULL; p->tval = 0; p->has_tval = 0;
+    p->op = GC_OP_RECV; p->bubble = NULL;
 }
 /* Claim p for completion; returns 1 if the caller now owns it. */
 static inline int gc_claim(gc_parker *p) {
@@ -272,6 +287,14 @@ double gc_now(void);              /* CLOCK_MONOTONIC seconds */
    Sets *nonblock for timeout <= 0.  Returns -1 with an exception set. */
 int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock);
 extern long gc_parked_threads;
+/* The list of parked operations: walk it only between gc_parked_lock() and
+   gc_parked_unlock() (a spinlock: no Python code, no allocation of Python
+   objects, nothing that could park, in between).  With the GIL held, no
+   operation joins it; any may leave it (retire()), except a bubble's
+   durably blocked ones, which wait for a GIL holder to wake them. */
+gc_parker *gc_parked_head(void);
+void gc_parked_lock(void);
+void gc_parked_unlock(void);
 PyObject *gc_spin_state(PyObject *mod, PyObject *unused);   /* test hook */
 void gc_park_after_fork_child(void);   /* purges the waiters of lost threads */
 int gc_park_init(void);
@@ -296,7 +319,9 @@ int gc_chan_tryrecv_locked(gc_chan *c, gc_parker *res, gc_parker **wake);
    record of a tryrecv): owned reference, or NULL with an exception set. */
 PyObject *gc_take_result(gc_chan *c, gc_parker *res);
 PyObject *gc_closed_error(const char *msg);
-PyObject *gc_timeout_error(void);
+/* TimeoutError naming the operation and its channels ("recv on <Chan ...>
+   timed out after 5 s"); returns NULL. */
+PyObject *gc_timeout_error(int op, gc_chan *const *chans, int n, PyObject *timeout);
 
 /* ---- select.c ------------------------------------------------------------ */
 PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
@@ -327,6 +352,7 @@ typedef struct gc_timer {
     PyObject *token;       /* GC_TIMER_FUNC: owned (fn, args, chan) while armed;
                               not visited by the GC: it pins an armed after_func */
     PyObject *fn, *fargs;  /* GC_TIMER_FUNC: what to run (visited by the GC) */
+    Py_ssize_t bidx;       /* a bubble's timer: index in its list, -1 if not armed (GIL) */
 } gc_timer;
 
 /* The shortest gap between two firings of one ticker by the timer thread,
@@ -346,5 +372,41 @@ void gc_timer_dealloc(gc_chan *c);    /* GIL held; unlinks and frees c->timer */
 int gc_timer_init(PyObject *module);
 PyObject *gc_timer_after_fork_child(PyObject *mod, PyObject *unused);
 PyObject *gc_timer_pending(PyObject *mod, PyObject *unused);
+int gc_timer_fire(gc_timer *t, double now);   /* fire(): see timer.c */
+int gc_timers_armed(void);                    /* timers in the heap or the after-func queue */
+
+/* ---- bubble.c ------------------------------------------------------------ */
+typedef struct gc_bubble {
+    PyObject_HEAD
+    long total;            /* goroutines started in it and not yet exited */
+    long running;          /* of those, not durably blocked */
+    double now;            /* the virtual clock: seconds since the bubble began */
+    gc_timer **timers;     /* its armed timers, unordered (t->bidx) */
+    Py_ssize_t ntimers, tcap;
+    gc_parker *waiter;     /* the goroutine in testing.wait(), or NULL */
+    int main_done;         /* the goroutine run() started has returned */
+    int deadlocked;        /* a deadlock was declared: 1, or 2 once main_done */
+    PyObject *report;      /* list of (ident, what it waited for) of that deadlock */
+    gc_chan *events;       /* no bubble's: after_func tokens to start, None when total is 0 */
+    PyObject *data;        /* the Python side's state (gochan.testing) */
+} gc_bubble;
+
+extern __thread gc_bubble *gc_bubble_cur;  /* the calling thread's bubble, or NULL */
+extern PyObject *gc_Deadlock;
+double gc_clock(void);                  /* the bubble's clock inside one, else gc_now() */
+/* Refuses (RuntimeError, -1) an operation on a bubble's channel c (c->bubble
+   != NULL) from a thread outside that bubble. */
+int gc_bubble_check(gc_chan *c, const char *what);
+void gc_bubble_block(gc_parker *p, gc_sudog *sg, int n);  /* gc_park, before waiting */
+void gc_bubble_unblock(gc_parker *p);                     /* gc_park, after */
+void gc_bubble_ready(gc_parker *p);     /* wake(): p->bubble != NULL */
+/* The main thread, parked with no timeout, found every thread asleep: claims
+   p, sets Deadlock and returns 1; else 0.  GIL held. */
+int gc_deadlock_main(gc_parker *p);
+int gc_bubble_arm(gc_timer *t, double s);   /* arm() for a bubble's timer */
+void gc_bubble_disarm(gc_timer *t);         /* t->bidx >= 0 */
+/* "recv on <Chan ...>", "select on <Chan ...>, <Chan ...>", "sleep", ... */
+PyObject *gc_op_text(int op, gc_chan *const *chans, int n);
+int gc_bubble_init(PyObject *module);
 
 #endif

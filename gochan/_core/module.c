@@ -92,7 +92,7 @@ static int build(void) {
         PyModule_AddIntConstant(m, "TIMER_ONESHOT", GC_TIMER_ONESHOT) < 0 ||
         PyModule_AddIntConstant(m, "TIMER_TICKER", GC_TIMER_TICKER) < 0 ||
         PyModule_AddIntConstant(m, "TIMER_FUNC", GC_TIMER_FUNC) < 0 ||
-        gc_timer_init(m) < 0)
+        gc_timer_init(m) < 0 || gc_bubble_init(m) < 0)
         goto fail;
     native_module = m;
     return 0;

@@ -146,7 +146,7 @@ int gc_parse_timeout(PyObject *o, double *deadline, int *nonblock) {
     } else if (s > 1e12) {
         *deadline = -1;                   /* ~31700 years: never */
     } else {
-        *deadline = gc_now() + s;
+        *deadline = gc_clock() + s;       /* a bubble's clock inside one */
     }
     return 0;
 }
@@ -162,6 +162,8 @@ static void wake(gc_parker *p) {
     /* Called without any channel lock.  After the exchange the waiter may
        return and its stack frame vanish: p is not touched again. */
     uint32_t *addr = &p->futex;
+    if (__builtin_expect(__atomic_load_n(&p->bubble, __ATOMIC_ACQUIRE) != NULL, 0))
+        gc_bubble_ready(p);      /* counted running before it can run */
     if (__atomic_exchange_n(addr, 1, __ATOMIC_RELEASE) == 2)
         futex(addr, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
@@ -369,7 +371,12 @@ static void wait_for_owner_nogil(gc_parker *p) {
 }
 
 /* Joins the list of parked operations; GIL held. */
-static void list_parked(gc_parker *p, gc_sudog *sg, int n) {
+static void list_parked(gc_parker *p, gc_sudog *sg, int n, double deadline, unsigned long ident) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    p->since = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    p->deadline = deadline;
+    p->ident = ident;
     p->sg = sg;
     p->nsg = n;
     p->pprev = NULL;
@@ -411,10 +418,34 @@ static void retire(gc_parker *p, gc_sudog *sg, int n) {
 
 static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main);
 
+gc_parker *gc_parked_head(void) { return parked; }
+void gc_parked_lock(void) { gc_lock_acquire(&list_lock); }
+void gc_parked_unlock(void) { gc_lock_release(&list_lock); }
+
 int gc_park(gc_parker *p, gc_sudog *sg, int n, double deadline) {
-    list_parked(p, sg, n);
+    unsigned long ident = PyThread_get_thread_ident();
+    list_parked(p, sg, n, deadline, ident);
     /* park() retires p (off every queue and the list) on every way out */
-    return park(p, sg, n, deadline, PyThread_get_thread_ident() == main_ident);
+    int r;
+    if (__builtin_expect(gc_bubble_cur != NULL, 0)) {
+        /* a bubble's goroutine (never the main thread): its deadline is on
+           the bubble's clock, which bubble.c expires */
+        gc_bubble_block(p, sg, n);
+        r = park(p, sg, n, -1, 0);
+        gc_bubble_unblock(p);
+    } else {
+        r = park(p, sg, n, deadline, ident == main_ident);
+    }
+    if (__builtin_expect(p->fired < GC_FIRED_NONE, 0) && r == GC_PARK_WOKEN) {
+        /* ended by a bubble (timeout) or a deadlock detector, not a partner */
+        if (p->fired == GC_FIRED_TIMEOUT) {
+            r = GC_PARK_TIMEOUT;
+        } else {
+            PyErr_SetString(gc_Deadlock, "deadlock: every goroutine of the bubble is durably blocked");
+            r = GC_PARK_ERROR;
+        }
+    }
+    return r;
 }
 
 /* Is there a waiter in q that is not p's and that a partner could claim? */
@@ -518,6 +549,10 @@ static int park(gc_parker *p, gc_sudog *sg, int n, double deadline, int is_main)
         if (!resume(p, sg, n)) {
             retire(p, sg, n);
             return GC_PARK_RETRY;
+        }
+        if (deadline < 0 && gc_deadlock_main(p)) {   /* every thread asleep */
+            retire(p, sg, n);
+            return GC_PARK_ERROR;
         }
     }
 }

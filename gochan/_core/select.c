@@ -103,6 +103,8 @@ static int classify(PyObject *const *args, Py_ssize_t n, gc_case *cases, Py_ssiz
                               "not a channel operation (expected ch.recv, ch.recv_ok, "
                               "(ch.send, value) or default)");
         }
+        if (__builtin_expect(cs->c->bubble != NULL, 0) && gc_bubble_check(cs->c, "select") < 0)
+            return -1;
         if (cs->c->kind == GC_KIND_NIL) {
             cs->recv_ok = cs->kind == CASE_RECV_OK;
             cs->kind = CASE_NIL;     /* never ready */
@@ -158,6 +160,22 @@ static PyObject *case_result(gc_case *cs, Py_ssize_t i, gc_parker *res) {
 }
 
 #define STACK_CASES 16
+
+/* TimeoutError naming the select's channels (default has none here). */
+static void select_timeout_error(gc_case *cases, int n, PyObject *timeout) {
+    gc_chan *stack[STACK_CASES] = {0}, **chans = n <= STACK_CASES ? stack : PyMem_Malloc(n * sizeof(gc_chan *));
+    if (!chans) {
+        PyErr_NoMemory();
+        return;
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (cases[i].kind != CASE_DEFAULT)
+            chans[m++] = cases[i].c;
+    gc_timeout_error(GC_OP_SELECT, chans, m, timeout);
+    if (chans != stack)
+        PyMem_Free(chans);
+}
 
 PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     PyObject *timeout = NULL;
@@ -259,7 +277,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
             if (dflt >= 0)
                 ret = pair(dflt, Py_NewRef(Py_None));
             else
-                gc_timeout_error();
+                select_timeout_error(cases, n, timeout);
             goto out;
         }
 
@@ -273,6 +291,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
             gc_waitq_push(sg[k].elem ? &cases[i].c->sendq : &cases[i].c->recvq, &sg[k]);
         }
         gc_unlock_all(order, m);
+        p.op = GC_OP_SELECT;
         int r = gc_park(&p, sg, nlive, deadline);
         if (r == GC_PARK_WOKEN) {
             /* pass 3 is done: gc_park took the losers' waiters off */
@@ -280,7 +299,7 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
             goto out;
         }
         if (r == GC_PARK_TIMEOUT) {
-            gc_timeout_error();
+            select_timeout_error(cases, n, timeout);
             goto out;
         }
         if (r == GC_PARK_ERROR)

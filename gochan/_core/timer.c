@@ -215,6 +215,11 @@ static void heap_lock(void) {
     __atomic_sub_fetch(&heap_waiting, 1, __ATOMIC_RELAXED);
 }
 
+int gc_timer_fire(gc_timer *t, double now) {
+    double unused;          /* a bubble's tickers are never "fast" */
+    return fire(t, now, &unused);
+}
+
 static void *timer_thread(void *arg) {
     pthread_mutex_lock(&heap_mu);
     for (;;) {
@@ -307,6 +312,10 @@ static int disarm(gc_timer *t, PyObject **token) {
     int pending = t->heapidx >= 0 || t->forever;
     if (t->heapidx >= 0)
         heap_remove(t);
+    if (t->bidx >= 0) {
+        gc_bubble_disarm(t);
+        pending = 1;
+    }
     t->forever = 0;
     gc_chan *c = t->c;
     gc_lock_acquire(&c->lock);
@@ -331,6 +340,8 @@ static int arm(gc_timer *t, double s, int forever) {
         t->forever = 1;
         return 0;
     }
+    if (t->c->bubble)
+        return gc_bubble_arm(t, s);      /* on the bubble's clock */
     double now = gc_now();
     if (t->kind == GC_TIMER_TICKER) {
         t->period = s;
@@ -369,7 +380,10 @@ static gc_chan *as_timer(PyObject *ch) {
         PyErr_Format(PyExc_TypeError, "expected a timer channel, got %R", ch);
         return NULL;
     }
-    return (gc_chan *)ch;
+    gc_chan *c = (gc_chan *)ch;
+    if (c->bubble && gc_bubble_check(c, "stop or reset of a timer") < 0)
+        return NULL;          /* a bubble's timer, from outside it */
+    return c;
 }
 
 /* The after-func token (fn, args, chan); GIL held. */
@@ -409,6 +423,7 @@ PyObject *gc_timer_new(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     t->c = c;
     t->kind = kind;
     t->heapidx = -1;
+    t->bidx = -1;
     c->kind = GC_KIND_TIMER;
     c->timer = t;
     if (kind == GC_TIMER_FUNC) {
@@ -489,12 +504,21 @@ void gc_timer_dealloc(gc_chan *c) {
     heap_lock();
     if (t->heapidx >= 0)
         heap_remove(t);
+    if (t->bidx >= 0)
+        gc_bubble_disarm(t);
     pthread_mutex_unlock(&heap_mu);
     /* t->token is NULL here: an armed token owns a reference to c */
     c->timer = NULL;
     Py_XDECREF(t->fn);
     Py_XDECREF(t->fargs);
     free(t);
+}
+
+int gc_timers_armed(void) {
+    heap_lock();
+    int n = heap_len > 0;
+    pthread_mutex_unlock(&heap_mu);
+    return n || __atomic_load_n(&afq->count, __ATOMIC_RELAXED) > 0;
 }
 
 /* Test hook: number of timers in the heap. */

@@ -68,7 +68,7 @@ def attach(scenarios: Mapping[str, Scenario]) -> None:
     for name, sc in scenarios.items():
         if name in SCENARIOS:
             sc.implement_externally((GO,), SCENARIOS[name])
-        else:
+        elif GO not in sc.notes:   # a scenario may say why itself
             sc.not_applicable((GO,), "not translated to Go")
 
 

@@ -179,6 +179,7 @@ def all_scenarios() -> dict[str, Scenario]:
     from . import _signals  # noqa: F401
     from . import _context  # noqa: F401
     from . import _scale  # noqa: F401
+    from . import _bubble  # noqa: F401
     from . import _parallel  # noqa: F401
     from . import _golang
 
