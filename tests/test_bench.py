@@ -458,9 +458,12 @@ def test_ctrl_c_stops_the_load_processes_and_keeps_stdout_clean(group: bool) -> 
 def test_load_processes_end_by_themselves_if_the_bench_is_killed() -> None:
     """SIGKILL skips every finally: each spinner sees its parent gone and exits."""
     proc, pids = _start_loaded_bench(1)
+    cells = _children(proc.pid, "gochan.bench._cell")
     proc.kill()
     proc.communicate(timeout=60)
     wait_until(lambda: not [p for p in pids if _alive(p)], timeout=30, what="orphaned load processes to exit")
+    # and the cell that was running ends too, instead of running its 5000 repeats
+    wait_until(lambda: not [p for p in cells if _alive(p)], timeout=30, what="the orphaned cell to exit")
 
 
 @needs_proc

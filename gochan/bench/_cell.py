@@ -67,6 +67,22 @@ def library_versions() -> dict[str, dict[str, Optional[str]]]:
     return out
 
 
+def _die_with_parent() -> None:
+    """End this cell if the bench that started it dies (even by SIGKILL, which
+    runs none of its cleanup): Linux's PR_SET_PDEATHSIG, so no watcher thread
+    runs beside the measurement."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the bench died before prctl took effect
+        os._exit(1)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gochan.bench._cell", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("scenario", nargs="?")
@@ -76,6 +92,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument("--env", action="store_true", help="print library versions instead")
     args = parser.parse_args(argv)
+    if argv is None:
+        _die_with_parent()
     if not args.env and not (args.scenario and args.library):
         parser.error("give SCENARIO and LIBRARY, or --env")
     out = sys.stdout
