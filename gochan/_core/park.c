@@ -287,13 +287,32 @@ static __thread unsigned spin_skips;
    for a futex sleep and wake-up.  Only while spinning pays off for this
    thread (a ping-pong partner); otherwise it probes again once in 32
    parks.  Returns 1 if woken. */
+/* Waits like spin_while, but gives the CPU away at every turn: with no
+   CPU to spare, a turn costs nothing if nobody else wants this CPU, and
+   hands it to whoever does -- possibly the partner this thread waits for.
+   Returns 1 if *word changed. */
+static int yield_while(const uint32_t *word, uint32_t value, double end) {
+    for (;;) {
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value)
+            return 1;
+        if (gc_now() > end)
+            return 0;
+        sched_yield();
+    }
+}
+
 static int spin_wait(gc_parker *p, double until) {
     if (spin_credit == 0 && (++spin_skips & 31) != 0)
         return 0;
-    double end = gc_now() + GC_SPIN;
+    double now = gc_now(), end = now + GC_SPIN;
     if (until >= 0 && until < end)
         end = until;
-    int woken = spin_while(&p->futex, 0, end, &spinners);
+    int woken;
+    if (__atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED) <= GC_SPIN_MAX_PARKED &&
+        !cpu_free_for_spin(now))
+        woken = yield_while(&p->futex, 0, end);
+    else
+        woken = spin_while(&p->futex, 0, end, &spinners);
     if (woken)
         spin_credit = spin_credit < 16 ? spin_credit + 1 : 16;
     else
