@@ -50,7 +50,9 @@
  * while at least 1.5 CPUs are left for this process (cpu_free_for_spin).
  * When every CPU is taken by others anyway, a spinner competes with them
  * like any thread and still saves the sleep/wake cost, so it spins again
- * once others leave less than half a CPU.
+ * once others leave less than half a CPU.  In between, a parking thread yields
+ * the CPU in turns instead (yield_while): a turn is free when nobody else
+ * wants the CPU and hands it over when someone does, often the partner.
  */
 #include "gochan.h"
 
