@@ -36,6 +36,7 @@ import os
 import select as _select
 import signal
 import socket
+import threading
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
@@ -70,6 +71,13 @@ def watch_client(sock: socket.socket, wake: int, cancel: context.CancelFunc) -> 
                 return
 
 
+def say(line: str) -> None:
+    """One line in one write, as Go's fmt.Println: print() writes the text and
+    the newline separately, so lines of two threads could interleave."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def request_context(parent: context.Context, sock: socket.socket,
                     deadline: Optional[float]) -> tuple[context.Context, context.CancelFunc]:
     """A context for one request, done when the client goes away, the
@@ -79,24 +87,33 @@ def request_context(parent: context.Context, sock: socket.socket,
     else:
         ctx, cancel = context.with_timeout(parent, deadline)
     r, w = os.pipe()
+    woke = threading.Event()
 
     def wake_watcher() -> None:
-        os.write(w, b"x")
+        try:
+            os.write(w, b"x")
+        finally:
+            woke.set()
 
     watcher = go(watch_client, sock, r, cancel)
+    stop_waking = context.after_func(ctx, wake_watcher)
 
     def done_with_it() -> None:
         cancel()
         watcher.join()
+        # ctx is done, so wake_watcher runs in its own goroutine unless
+        # stop() still keeps it from starting; the pipe stays open until it
+        # has written (Go's AfterFunc: stop() false means f has started).
+        if not stop_waking():
+            woke.wait(10)
         os.close(r)
         os.close(w)
 
-    context.after_func(ctx, wake_watcher)
     return ctx, done_with_it
 
 
 def hello(ctx: context.Context, w: BaseHTTPRequestHandler, work: float) -> None:
-    print("server: hello handler started", flush=True)
+    say("server: hello handler started")
     try:
         i, _ = select(after(work).recv, ctx.done().recv)
         if i == 0:
@@ -106,7 +123,7 @@ def hello(ctx: context.Context, w: BaseHTTPRequestHandler, work: float) -> None:
             w.wfile.write(b"hello\n")
         else:
             err = ctx.err()
-            print("server:", err, flush=True)
+            say(f"server: {err}")
             try:            # http.Error(w, err.Error(), http.StatusInternalServerError)
                 body = f"{err}\n".encode()
                 w.send_response(500)
@@ -117,7 +134,7 @@ def hello(ctx: context.Context, w: BaseHTTPRequestHandler, work: float) -> None:
             except OSError:
                 pass        # the client is gone: nobody reads the error
     finally:
-        print("server: hello handler ended", flush=True)
+        say("server: hello handler ended")
 
 
 def main() -> int:
@@ -146,10 +163,10 @@ def main() -> int:
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     go(server.serve_forever)
-    print(f"server: listening on port {server.server_address[1]}", flush=True)
+    say(f"server: listening on port {server.server_address[1]}")
     try:
         root.done().recv()
-        print(f"server: {context.cause(root)}, shutting down", flush=True)
+        say(f"server: {context.cause(root)}, shutting down")
     finally:
         stop()
         server.shutdown()
