@@ -60,19 +60,8 @@ def test_graceful_ctx_second_signal_after_stop_is_fatal_again(procs, tmp_path):
     assert "KeyboardInterrupt" in "".join(p.err)
 
 
-def test_graceful_ctx_as_pid1_gets_sigterm_and_exits_cleanly(procs, pid_namespace, tmp_path):
-    state = tmp_path / "state.json"
-    p = procs(UNSHARE + [PY, str(EXAMPLES / "graceful_ctx.py"), str(state)])
-    assert p.expect("graceful: ready") == "graceful: ready, pid 1"
-    init = namespace_init(p.p.pid)
-    procs.orphans.append(init)
-    time.sleep(0.5)
-    os.kill(init, signal.SIGTERM)        # what docker stop does to a container's PID 1
-    rest = p.rest()
-    assert p.wait() == 0                 # unshare passes on its child's status
-    assert rest[0] == "graceful: got SIGTERM, stop taking work and drain"
-    n = check_state(state)
-    assert rest[1] == "graceful: flushed %d of %d jobs to %s, exiting" % (n, n, state)
+# As PID 1 of a PID namespace: test_signal_examples.py runs graceful.py and
+# graceful_ctx.py there with the same test.
 
 
 # ---- gobyexample_signals -------------------------------------------------------------

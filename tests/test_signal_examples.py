@@ -298,9 +298,11 @@ def test_pid1_without_a_handler_ignores_sigterm(procs, pid_namespace):
     assert p.wait() != 0
 
 
-def test_graceful_service_as_pid1_gets_sigterm_and_exits_cleanly(procs, pid_namespace, tmp_path):
+@pytest.mark.parametrize("program", ["graceful.py", "graceful_ctx.py"])
+def test_graceful_service_as_pid1_gets_sigterm_and_exits_cleanly(procs, pid_namespace, tmp_path,
+                                                                  program):
     state = tmp_path / "state.json"
-    p = procs(UNSHARE + [PY, str(EXAMPLES / "graceful.py"), str(state)])
+    p = procs(UNSHARE + [PY, str(EXAMPLES / program), str(state)])
     assert p.expect("graceful: ready") == "graceful: ready, pid 1"
     init = namespace_init(p.p.pid)
     procs.orphans.append(init)
