@@ -16,6 +16,17 @@ PyObject *gc_closed_error(const char *msg) {
 }
 
 PyObject *gc_timeout_error(int op, gc_chan *const *chans, int n, PyObject *timeout) {
+    if (op != GC_OP_SELECT && n == 1) {
+        /* send/recv: one format, no list and join -- a failed
+           recv(timeout=0) is a polling loop's common case */
+        const char *name = op == GC_OP_SEND ? "send" : "recv";
+        if (timeout)
+            PyErr_Format(PyExc_TimeoutError, "%s on %R timed out after %S s", name,
+                         (PyObject *)chans[0], timeout);
+        else
+            PyErr_Format(PyExc_TimeoutError, "%s on %R timed out", name, (PyObject *)chans[0]);
+        return NULL;
+    }
     PyObject *what = gc_op_text(op, chans, n);
     if (!what)
         return NULL;
