@@ -23,19 +23,8 @@ from test_signal_examples import (EXAMPLES, PY, UNSHARE, check_state, namespace_
 
 # ---- graceful_ctx --------------------------------------------------------------------
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
-def test_graceful_ctx_drains_flushes_and_exits_0(procs, tmp_path, sig):
-    state = tmp_path / "state.json"
-    p = procs([PY, "graceful_ctx.py", str(state)])
-    p.expect("graceful: ready")
-    time.sleep(0.5)                      # let it do some work (asserted below)
-    p.p.send_signal(sig)
-    rest = p.rest()
-    assert p.wait(timeout=10) == 0       # within Docker's grace period
-    assert rest[0] == "graceful: got %s, stop taking work and drain" % sig.name
-    n = check_state(state)
-    assert rest[1:] == ["graceful: flushed %d of %d jobs to %s, exiting" % (n, n, state)]
-    assert "".join(p.err) == ""
+# Draining on SIGTERM/SIGINT, and as PID 1: test_signal_examples.py runs
+# graceful.py and graceful_ctx.py with the same tests.
 
 
 def test_graceful_ctx_second_signal_after_stop_is_fatal_again(procs, tmp_path):
@@ -58,10 +47,6 @@ def test_graceful_ctx_second_signal_after_stop_is_fatal_again(procs, tmp_path):
     # An uncaught KeyboardInterrupt: Python reports it and dies of SIGINT.
     assert p.wait() == -signal.SIGINT
     assert "KeyboardInterrupt" in "".join(p.err)
-
-
-# As PID 1 of a PID namespace: test_signal_examples.py runs graceful.py and
-# graceful_ctx.py there with the same test.
 
 
 # ---- gobyexample_signals -------------------------------------------------------------

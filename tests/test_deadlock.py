@@ -168,6 +168,23 @@ def test_not_while_a_signal_is_notified():
     assert p.returncode == 2 and err.startswith(MESSAGE), err
 
 
+def interrupted(src):
+    """Run src in a child; once it prints "ready", send it SIGINT; return the
+    process, its stdout and stderr (a child that hangs is killed)."""
+    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        os.kill(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p, out, err
+
+
 def test_ctrl_c_still_wins_over_nothing():
     # A main thread blocked for ever with another thread in time.sleep: no
     # deadlock, and SIGINT still interrupts it.
@@ -182,17 +199,7 @@ def test_ctrl_c_still_wins_over_nothing():
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """) % ROOT
-    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n"
-        time.sleep(0.3)
-        os.kill(p.pid, signal.SIGINT)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    p, out, err = interrupted(src)
     assert out == "interrupted\n", err
     assert p.returncode == 0
 
@@ -222,16 +229,6 @@ def test_sleep_is_interruptible_and_never_a_deadlock():
         except KeyboardInterrupt:
             print("interrupted", time.monotonic() - t0 < 30, flush=True)
     """) % ROOT
-    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n"
-        time.sleep(0.3)
-        os.kill(p.pid, signal.SIGINT)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    p, out, err = interrupted(src)
     assert out == "interrupted True\n", err
     assert p.returncode == 0

@@ -177,18 +177,19 @@ def test_dockerapp2_ignores_sigterm_and_is_killed_after_the_grace_period(procs):
 
 # ---- graceful ------------------------------------------------------------------------
 
+@pytest.mark.parametrize("program", ["graceful.py", "graceful_ctx.py"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
-def test_graceful_service_drains_flushes_and_exits_0(procs, tmp_path, sig):
+def test_graceful_service_drains_flushes_and_exits_0(procs, tmp_path, sig, program):
     state = tmp_path / "state.json"
-    p = procs([PY, "graceful.py", str(state)])
+    p = procs([PY, program, str(state)])
     p.expect("graceful: ready")
     time.sleep(0.5)                      # let it do some work (asserted below)
     p.p.send_signal(sig)
     rest = p.rest()
-    assert p.wait() == 0
+    assert p.wait(timeout=10) == 0       # within Docker's grace period
     assert rest[0] == "graceful: got %s, stop taking work and drain" % sig.name
     n = check_state(state)
-    assert rest[1] == "graceful: flushed %d of %d jobs to %s, exiting" % (n, n, state)
+    assert rest[1:] == ["graceful: flushed %d of %d jobs to %s, exiting" % (n, n, state)]
     assert "".join(p.err) == ""
 
 
