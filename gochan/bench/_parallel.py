@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ._libs import GO_LIBS, QUEUES, GoLib, QueueLib
 from ._registry import Budget, scenario
@@ -80,7 +80,20 @@ def _limit(n: int, k: int) -> float:
     return time.perf_counter() - t0
 
 
-def _figures(n: int, pipeline_s: float, limit_s: float) -> dict[str, float]:
+def _timed_pipeline(n: int, k: int, feed: Callable[[], None], worker: Callable[[], None],
+                    take: Callable[[], Any]) -> dict[str, float]:
+    """Start WORKERS workers and the feeder, take n results, then measure the limit."""
+    t0 = time.perf_counter()
+    ws = [threading.Thread(target=worker, daemon=True) for _ in range(WORKERS)]
+    for w in ws:
+        w.start()
+    threading.Thread(target=feed, daemon=True).start()
+    for _ in range(n):
+        take()
+    pipeline_s = time.perf_counter() - t0
+    for w in ws:
+        w.join()
+    limit_s = _limit(n, k)
     return {"pipeline": pipeline_s / n * 1e6, "limit": limit_s / n * 1e6, "efficiency": limit_s / pipeline_s}
 
 
@@ -103,19 +116,7 @@ def _parallel_go(lib: GoLib, b: Budget) -> dict[str, float]:
             _work(k)
             results.send(v)
 
-    t0 = time.perf_counter()
-    ws = [threading.Thread(target=worker, daemon=True) for _ in range(WORKERS)]
-    for w in ws:
-        w.start()
-    lib.go(feed)
-    got = 0
-    for _ in range(n):
-        results.recv()
-        got += 1
-    pipeline_s = time.perf_counter() - t0
-    for w in ws:
-        w.join()
-    return _figures(n, pipeline_s, _limit(n, k))
+    return _timed_pipeline(n, k, feed, worker, results.recv)
 
 
 @PARALLEL.implement(QUEUES, note="a sentinel per worker ends the stream; SimpleQueue is unbounded")
@@ -138,14 +139,4 @@ def _parallel_queue(lib: QueueLib, b: Budget) -> dict[str, float]:
             _work(k)
             results.put(v)
 
-    t0 = time.perf_counter()
-    ws = [threading.Thread(target=worker, daemon=True) for _ in range(WORKERS)]
-    for w in ws:
-        w.start()
-    threading.Thread(target=feed, daemon=True).start()
-    for _ in range(n):
-        results.get()
-    pipeline_s = time.perf_counter() - t0
-    for w in ws:
-        w.join()
-    return _figures(n, pipeline_s, _limit(n, k))
+    return _timed_pipeline(n, k, feed, worker, results.get)
