@@ -96,7 +96,13 @@ def test_many_producers_and_consumers_on_one_channel(cap):
 def test_many_threads_in_one_select_set():
     # Every thread selects over the same four channels, sending on two and
     # receiving from two, until told to stop; values are conserved and no
-    # select pairs its own send with its own receive.
+    # select pairs its own send with its own receive.  Even threads send on
+    # channels 0-1 and receive from 2-3, odd ones the other way round: with
+    # directions picked at random per select, all threads could end up
+    # parked sending only on full channels and receiving only from empty
+    # ones -- a real deadlock of the program, not of gochan.  Split like
+    # this, if every even thread is stuck sending, 0-1 are full and the odd
+    # threads can receive.
     chans = [Chan(random.choice([0, 2])) for _ in range(4)]
     stop = Chan()
     T, TARGET = 8, 8000
@@ -107,7 +113,8 @@ def test_many_threads_in_one_select_set():
         me = random.Random(t)
         i = 0
         while True:
-            a, b, c, d = me.sample(chans, 4)
+            a, b = me.sample(chans[:2] if t % 2 == 0 else chans[2:], 2)
+            c, d = me.sample(chans[2:] if t % 2 == 0 else chans[:2], 2)
             v = (t, i)
             i += 1
             k, r = select((a.send, v), (b.send, v), c.recv, d.recv, stop.recv, timeout=SOON)
