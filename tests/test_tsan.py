@@ -141,5 +141,10 @@ def test_thread_sanitizer_finds_no_race_in_the_core(tmp_path):
     reports = []
     for f in glob.glob(str(log) + "*"):
         reports += re.split(r"(?m)^=+\n(?=WARNING: ThreadSanitizer)", open(f).read())
-    ours = [r for r in reports if "WARNING: ThreadSanitizer" in r and "gochan/_core/" in r]
+    # Left out too: a thread's last read of its own __thread variables (in
+    # gochan's frames) against the free of that thread's TLS block after it
+    # exited (_dl_deallocate_tls, from CPython's thread join, whose
+    # synchronisation ThreadSanitizer does not see).
+    ours = [r for r in reports if "WARNING: ThreadSanitizer" in r and "gochan/_core/" in r
+            and "_dl_deallocate_tls" not in r]
     assert not ours, "ThreadSanitizer reports in gochan's core:\n" + "\n".join(ours)[:8000]
