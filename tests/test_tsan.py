@@ -115,6 +115,10 @@ def _libtsan():
 
 
 @pytest.mark.skipif(not FREE_THREADED, reason="ThreadSanitizer run is for the free-threaded build")
+@pytest.mark.skipif(os.environ.get("GOCHAN_TSAN") != "1",
+                    reason="opt-in (GOCHAN_TSAN=1): CPython's allocator and thread join are not "
+                           "instrumented, so TSan reports memory reuse and TLS frees across them "
+                           "in gochan's frames now and then; a CI gate cannot tell those from races")
 def test_thread_sanitizer_finds_no_race_in_the_core(tmp_path):
     tsan = _libtsan()
     if tsan is None or shutil.which("gcc") is None or shutil.which("setarch") is None:
