@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import gochan
 from gochan import Chan, ClosedChannelError, RecvChan, SendChan, nilchan
 
 from conftest import SOON, spawn, wait_parked
@@ -685,3 +686,42 @@ def test_truth_value_is_not_emptiness():
     assert len(empty) == 0 and bool(empty) is True
     assert bool(Chan()) is True
     assert bool(nilchan) is False
+
+
+class _Seconds(float):
+    def __str__(self) -> str:
+        return "five"
+
+
+@pytest.mark.parametrize("timeout, shown", [
+    (0, "0"), (-3, "-3"), (0.0, "0.0"), (2.5, "2.5"), (1e-9, "1e-09"), (1e-300, "1e-300"),
+    (-(2 ** 63), "-9223372036854775808"), (-(10 ** 30), "-" + "1" + "0" * 30),
+    (_Seconds(-1), "five"),          # a subclass is shown by its own __str__
+])
+def test_timeout_message_shows_the_timeout_as_str_does(timeout, shown):
+    # the send/recv message is built in C without printf: it must read exactly
+    # like str() of the timeout, for ints of any size, float reprs and subclasses
+    full = Chan(2)
+    full.send(1)
+    full.send(2)
+    with pytest.raises(TimeoutError) as ei:
+        Chan().recv(timeout=timeout)
+    assert str(ei.value) == f"recv on <Chan cap=0 len=0 open> timed out after {shown} s"
+    with pytest.raises(TimeoutError) as ei:
+        full.send(3, timeout=timeout)
+    assert str(ei.value) == f"send on <Chan cap=2 len=2 open> timed out after {shown} s"
+    assert full.recv(timeout=0) == 1 and full.recv(timeout=0) == 2 and len(full) == 0
+
+
+def test_timeout_message_and_repr_of_every_kind_of_channel():
+    closed = Chan(2 ** 62)
+    closed.close()
+    timer = gochan.Timer(3600)
+    for ch, text in [(closed, "<Chan cap=4611686018427387904 len=0 closed>"),
+                     (nilchan, "<Chan nil>"),
+                     (timer.c, "<Chan timer cap=0 len=0 open>")]:
+        assert repr(ch) == text
+        if ch is not closed:       # a closed channel's recv does not time out
+            with pytest.raises(TimeoutError, match=r"^recv on " + re.escape(text) + " timed out after 0 s$"):
+                ch.recv(timeout=0)
+    timer.stop()

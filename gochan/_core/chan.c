@@ -15,16 +15,89 @@ PyObject *gc_closed_error(const char *msg) {
     return NULL;
 }
 
+/* A string built in a fixed buffer with no printf (glibc's vfprintf is
+   most of the cost of a failed recv(timeout=0) otherwise); truncates. */
+typedef struct { char *b; size_t n, size; } gc_sbuf;
+static void sb_put(gc_sbuf *s, const char *a) {
+    while (*a && s->n + 1 < s->size)
+        s->b[s->n++] = *a++;
+    s->b[s->n] = 0;
+}
+static void sb_int(gc_sbuf *s, long long v) {
+    char d[24];
+    int k = sizeof d - 1;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    d[k] = 0;
+    do
+        d[--k] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        d[--k] = '-';
+    sb_put(s, d + k);
+}
+
+/* The repr of c, "<Chan cap=0 len=0 open>" (the Chan type's repr and the
+   TimeoutError messages share it). */
+static void chan_repr_buf(gc_chan *c, gc_sbuf *s) {
+    if (c->kind == GC_KIND_NIL) {
+        sb_put(s, "<Chan nil>");
+        return;
+    }
+    int timer = c->kind == GC_KIND_TIMER;
+    sb_put(s, timer ? "<Chan timer cap=" : "<Chan cap=");
+    sb_int(s, timer ? 0 : c->cap);
+    sb_put(s, " len=");
+    sb_int(s, timer ? 0 : __atomic_load_n(&c->count, __ATOMIC_RELAXED));
+    sb_put(s, c->closed ? " closed>" : " open>");
+}
+
+/* Appends str(timeout) for an exact int or float; 0 for another type (a
+   subclass's __str__ may be anything: the caller formats it with %S). */
+static int timeout_str_buf(PyObject *timeout, gc_sbuf *s) {
+    if (PyLong_CheckExact(timeout)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(timeout, &overflow);
+        if (overflow || (v == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+        sb_int(s, v);
+        return 1;
+    }
+    if (PyFloat_CheckExact(timeout)) {
+        char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(timeout), 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (!r) {
+            PyErr_Clear();
+            return 0;
+        }
+        sb_put(s, r);
+        PyMem_Free(r);
+        return 1;
+    }
+    return 0;
+}
+
 PyObject *gc_timeout_error(int op, gc_chan *const *chans, int n, PyObject *timeout) {
     if (op != GC_OP_SELECT && n == 1) {
-        /* send/recv: one format, no list and join -- a failed
-           recv(timeout=0) is a polling loop's common case */
-        const char *name = op == GC_OP_SEND ? "send" : "recv";
-        if (timeout)
-            PyErr_Format(PyExc_TimeoutError, "%s on %R timed out after %S s", name,
-                         (PyObject *)chans[0], timeout);
-        else
-            PyErr_Format(PyExc_TimeoutError, "%s on %R timed out", name, (PyObject *)chans[0]);
+        /* send/recv: formatted in C with no intermediate Python strings --
+           a failed recv(timeout=0) is a polling loop's common case, and
+           three nested PyUnicode_FromFormat calls cost 3x the raise */
+        char msg[200];
+        gc_sbuf s = {msg, 0, sizeof msg};
+        sb_put(&s, op == GC_OP_SEND ? "send on " : "recv on ");
+        chan_repr_buf(chans[0], &s);
+        sb_put(&s, " timed out");
+        if (timeout) {
+            size_t before = s.n;
+            sb_put(&s, " after ");
+            if (!timeout_str_buf(timeout, &s)) {
+                msg[before] = 0;
+                PyErr_Format(PyExc_TimeoutError, "%s after %S s", msg, timeout);
+                return NULL;
+            }
+            sb_put(&s, " s");
+        }
+        PyErr_SetString(PyExc_TimeoutError, msg);
         return NULL;
     }
     PyObject *what = gc_op_text(op, chans, n);
@@ -89,7 +162,7 @@ static int cmp_chan(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int gc_lock_order(gc_chan **chans, int n) {
+int gc_lock_order_slow(gc_chan **chans, int n) {
     if (n <= 16) {      /* the usual select: insertion sort */
         for (int k = 1; k < n; k++) {
             gc_chan *x = chans[k];
@@ -108,16 +181,6 @@ int gc_lock_order(gc_chan **chans, int n) {
         if (m == 0 || chans[m - 1] != chans[k])
             chans[m++] = chans[k];
     return m;
-}
-
-void gc_lock_all(gc_chan **chans, int m) {
-    for (int k = 0; k < m; k++)
-        gc_lock_acquire(&chans[k]->lock);
-}
-
-void gc_unlock_all(gc_chan **chans, int m) {
-    for (int k = m - 1; k >= 0; k--)
-        gc_lock_release(&chans[k]->lock);
 }
 
 /* ---- the ring buffer (c locked) ---------------------------------------- */
@@ -525,12 +588,10 @@ static Py_ssize_t chan_len(gc_chan *c) {
 }
 
 static PyObject *chan_repr(gc_chan *c) {
-    if (c->kind == GC_KIND_NIL)
-        return PyUnicode_FromString("<Chan nil>");
-    return PyUnicode_FromFormat("<Chan %scap=%zd len=%zd %s>",
-                                c->kind == GC_KIND_TIMER ? "timer " : "",
-                                c->kind == GC_KIND_TIMER ? 0 : c->cap, chan_len(c),
-                                c->closed ? "closed" : "open");
+    char buf[96];
+    gc_sbuf s = {buf, 0, sizeof buf};
+    chan_repr_buf(c, &s);
+    return PyUnicode_FromString(buf);
 }
 
 static PyObject *chan_iternext(gc_chan *c) {

@@ -308,9 +308,29 @@ gc_sudog *gc_waitq_take(gc_waitq *q);
 
 /* Sorts chans by address and drops duplicates (the order in which several
    channels are locked); returns how many are left. */
-int gc_lock_order(gc_chan **chans, int n);
-void gc_lock_all(gc_chan **chans, int m);     /* in that order */
-void gc_unlock_all(gc_chan **chans, int m);
+int gc_lock_order_slow(gc_chan **chans, int n);   /* n > 2 */
+static inline int gc_lock_order(gc_chan **chans, int n) {
+    if (n > 2)
+        return gc_lock_order_slow(chans, n);
+    if (n == 2) {    /* select's most common shape, inline */
+        gc_chan *a = chans[0], *b = chans[1];
+        if (a == b)
+            return 1;
+        if ((uintptr_t)a > (uintptr_t)b) {
+            chans[0] = b;
+            chans[1] = a;
+        }
+    }
+    return n;
+}
+static inline void gc_lock_all(gc_chan **chans, int m) {     /* in that order */
+    for (int k = 0; k < m; k++)
+        gc_lock_acquire(&chans[k]->lock);
+}
+static inline void gc_unlock_all(gc_chan **chans, int m) {
+    for (int k = m - 1; k >= 0; k--)
+        gc_lock_release(&chans[k]->lock);
+}
 
 /* Non-blocking halves of send and recv; c locked (see chan.c). */
 int gc_chan_trysend_locked(gc_chan *c, PyObject *owned, gc_parker **wake);

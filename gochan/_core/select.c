@@ -224,12 +224,16 @@ PyObject *gc_select(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
         goto out;
 
     for (;;) {
-        /* pass 1: poll the live cases in a random order */
+        /* pass 1: poll the live cases in a random order (an inside-out
+           shuffle; one draw of gc_rand seeds an inline LCG whose high bits
+           pick each position, so a select pays for one TLS access) */
         int nlive = 0;
+        uint64_t rs = gc_rand();
         for (int i = 0; i < n; i++) {
             if (cases[i].kind == CASE_DEFAULT || cases[i].kind == CASE_NIL)
                 continue;
-            int j = (int)(gc_rand() % (uint64_t)(nlive + 1));   /* inside-out shuffle */
+            rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+            int j = (int)(((rs >> 32) * (uint64_t)(nlive + 1)) >> 32);   /* in [0, nlive] */
             live[nlive] = live[j];
             live[j] = i;
             nlive++;
