@@ -121,8 +121,6 @@ def spawn(fn, *args, **kwargs):
 def run_bubble(fn, *args, timeout=SOON, **kwargs):
     """``gochan.testing.run(fn, ...)`` with a watchdog: a bubble that hangs
     fails the test after ``timeout`` s (of real time) instead of hanging it."""
-    if FREE_THREADED:
-        pytest.skip(NO_BUBBLES)
     from gochan import testing
 
     return spawn(testing.run, fn, *args, **kwargs).result(timeout)
@@ -168,26 +166,7 @@ def pytest_configure(config):
         "no_leftover_goroutines: also fail if a daemon thread the test started is still running")
 
 
-# Free-threaded CPython (issue #12): the core runs without the GIL, but
-# gochan.testing's bubbles and the process-wide deadlock detector still rely
-# on it (gochan/_core/bubble.c); there they refuse, and their tests skip.
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-NO_BUBBLES = ("free-threaded CPython: gochan.testing bubbles and the deadlock detector "
-              "need the GIL build for now (their bookkeeping relies on the GIL)")
-_BUBBLE_MODULES = {"test_testing.py", "test_testing_props.py", "test_deadlock.py"}
-_BUBBLE_EXAMPLES = ("testing_bubble", "nil_channel_block", "nil_channel_recv", "select_forever")
-
-
-def pytest_collection_modifyitems(config, items):
-    if not FREE_THREADED:
-        return
-    skip = pytest.mark.skip(reason=NO_BUBBLES)
-    for item in items:
-        name = item.nodeid
-        if (item.fspath.basename in _BUBBLE_MODULES
-                or any("[%s]" % e in name for e in _BUBBLE_EXAMPLES)
-                or ("test_docs_blocks.py" in name and "testing.md" in name)):
-            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -249,3 +249,79 @@ def test_timers_race_stop_and_reset_from_several_threads():
     for c in [t.c for t in timers] + [ticker.c]:
         with pytest.raises(TimeoutError):
             c.recv(timeout=0.01)
+
+
+def test_a_bubble_of_busy_pairs_never_looks_idle():
+    # Bubbles without the GIL (bubble.c's lock): 6 pairs of goroutines pass
+    # values over unbuffered channels of the bubble, on several CPUs at once,
+    # while one more goroutine sleeps 1000 s of virtual time.  A pair is never
+    # parked on both sides, so the bubble is never idle until the pairs are
+    # done: a partner that claims a parker before it is counted blocked must
+    # not let the clock jump early (a pair would see now() > 0) or declare a
+    # deadlock; and the sleeper then wakes at exactly 1000.
+    from conftest import run_bubble
+    from gochan import WaitGroup, now, sleep
+
+    rounds = 300
+
+    def body():
+        seen = []
+        wg = WaitGroup()
+
+        def pair(k):
+            ch = Chan()
+
+            def sender():
+                for i in range(rounds):
+                    ch.send((k, i))
+                ch.close()
+
+            wg.go(sender)
+            got = list(ch)
+            seen.append((k, got == [(k, i) for i in range(rounds)], now()))
+
+        woke = []
+        wg.go(lambda: (sleep(1000), woke.append(now())))
+        for k in range(6):
+            wg.go(pair, k)
+        wg.wait()
+        return sorted(seen), woke
+
+    seen, woke = run_bubble(body, timeout=120)
+    assert seen == [(k, True, 0.0) for k in range(6)]
+    assert woke == [1000.0]
+
+
+def test_a_bubble_timer_raced_by_stop_and_reset_from_its_goroutines():
+    # Bubble timers stopped and reset from several goroutines at once while
+    # the clock jumps fire them (bubble lock vs heap lock): every after_func
+    # runs at most once per arming, and the bubble ends with no timer armed.
+    from conftest import run_bubble
+    from gochan import WaitGroup, after_func, now, sleep
+
+    def body():
+        fired = []
+        t = after_func(5, lambda: fired.append(now()))
+        wg = WaitGroup()
+
+        def churn(seed):
+            rnd = random.Random(seed)
+            for _ in range(200):
+                if rnd.random() < 0.5:
+                    t.stop()
+                else:
+                    t.reset(rnd.choice((0.5, 1, 2)))
+                if rnd.random() < 0.2:
+                    sleep(rnd.choice((0.25, 1)))
+
+        for s in range(4):
+            wg.go(churn, s)
+        wg.wait()
+        t.stop()
+        sleep(10)             # let any after_func started by a firing finish
+        return fired
+
+    fired = run_bubble(body, timeout=120)
+    # each firing happened at a distinct virtual instant at most once
+    assert len(fired) == len(set(fired))
+    assert all(f >= 0.5 for f in fired)

@@ -18,7 +18,7 @@
  * change of a goroutine's state goes through transition(): a goroutine
  * starts (+1 +1), parks durably (0 -1), is woken (0 +1, by its waker, before
  * the wake, so the count never lags), exits (-1 -1).  When running falls to
- * zero the bubble is idle, and the thread that made it so, holding the GIL,
+ * zero the bubble is idle, and the thread that made it so, holding the bubble lock,
  * acts at once (idle()): wakes the goroutine in testing.wait(), or jumps the
  * clock to the bubble's next timer or timeout and fires what is due, or —
  * nothing left to fire, or the goroutine run() started has returned — it is
@@ -28,7 +28,7 @@
  *
  * A bubble's timers live in its own list on its clock (t->bidx), never on
  * the timer thread's heap; their channels belong to the bubble, so only its
- * goroutines (with the GIL) fire, stop or receive them, and the timer thread
+ * goroutines (under the bubble lock) fire, stop or receive them, and the timer thread
  * never wakes a durably blocked parker.  An after_func timer of a bubble,
  * when it fires, counts its goroutine as started and hands (fn, args, chan)
  * to the thread in run(), which starts it in the bubble.
@@ -55,13 +55,45 @@
 
 __thread gc_bubble *gc_bubble_cur;
 PyObject *gc_Deadlock;
-static long bubble_timers;    /* timers armed in every bubble (GIL) */
-static int notifying;         /* gochan.signal notifications active (GIL) */
-static unsigned long relay_ident;  /* gochan.signal's relay thread, or 0 (GIL) */
+static long bubble_timers;    /* timers armed in every bubble (bubble lock; read atomically) */
+static int notifying;         /* gochan.signal notifications active (atomic) */
+static unsigned long relay_ident;  /* gochan.signal's relay thread, or 0 (atomic) */
+
+#ifdef Py_GIL_DISABLED
+/* The bubble lock (gochan.h, "Free-threaded CPython"): a PyMutex, so a
+   thread waiting for it is detached and never holds up a stop-the-world;
+   recursive in its owner, because a state change may end parkers whose
+   wake (gc_bubble_ready) comes back here on the same thread. */
+static PyMutex bubble_mu;
+static unsigned long bubble_owner;   /* thread ident of the holder, or 0 (atomic) */
+static int bubble_depth;             /* the holder's nesting (the holder only) */
+
+void gc_bubble_lock(void) {
+    unsigned long me = PyThread_get_thread_ident();
+    if (__atomic_load_n(&bubble_owner, __ATOMIC_RELAXED) == me) {
+        bubble_depth++;
+        return;
+    }
+    PyMutex_Lock(&bubble_mu);
+    __atomic_store_n(&bubble_owner, me, __ATOMIC_RELAXED);
+    bubble_depth = 1;
+}
+
+void gc_bubble_unlock(void) {
+    if (--bubble_depth == 0) {
+        __atomic_store_n(&bubble_owner, 0, __ATOMIC_RELAXED);
+        PyMutex_Unlock(&bubble_mu);
+    }
+}
+#endif
 
 double gc_clock(void) {
     gc_bubble *b = gc_bubble_cur;
-    return b ? b->now : gc_now();
+    if (!b)
+        return gc_now();
+    double now;
+    __atomic_load(&b->now, &now, __ATOMIC_RELAXED);   /* idle() moves it, bubble lock held */
+    return now;
 }
 
 int gc_bubble_check(gc_chan *c, const char *what) {
@@ -126,8 +158,9 @@ static PyObject *parker_text(gc_parker *p) {
 
 /* ---- the bubble's parked goroutines ------------------------------------------ */
 
-/* b's durably blocked parkers, into a new array (free() it); GIL held.
-   They stay listed and valid until someone holding the GIL wakes them. */
+/* b's durably blocked parkers, into a new array (free() it); bubble lock
+   held.  They stay valid until someone holding that lock wakes them (their
+   own thread, woken another way, unblocks under it before it returns). */
 static gc_parker **blocked_of(gc_bubble *b, Py_ssize_t *n) {
     Py_ssize_t cap = __atomic_load_n(&gc_parked_threads, __ATOMIC_RELAXED);
     gc_parker **out = malloc((cap > 0 ? cap : 1) * sizeof(gc_parker *));
@@ -136,13 +169,13 @@ static gc_parker **blocked_of(gc_bubble *b, Py_ssize_t *n) {
         return NULL;
     gc_parked_lock();
     for (gc_parker *p = gc_parked_head(); p && *n < cap; p = p->pnext)
-        if (p->bubble == b && p->durable)
+        if (__atomic_load_n(&p->bubble, __ATOMIC_ACQUIRE) == b && p->durable)
             out[(*n)++] = p;
     gc_parked_unlock();
     return out;
 }
 
-/* ---- the state machine (GIL held throughout) ------------------------------ */
+/* ---- the state machine (bubble lock held throughout) ---------------------- */
 
 static void idle(gc_bubble *b);
 
@@ -170,28 +203,42 @@ void gc_bubble_block(gc_parker *p, gc_sudog *sg, int n) {
     int durable = reasons[p->op].durable;
     for (int i = 0; i < n && durable; i++)
         durable = sg[i].c->bubble == b;
-    p->durable = durable;
-    __atomic_store_n(&p->bubble, b, __ATOMIC_RELEASE);   /* after durable: see wake() */
+    gc_bubble_lock();
+    __atomic_store_n(&p->durable, durable, __ATOMIC_RELAXED);
+    /* after durable (wake() reads bubble, then durable); sequentially
+       consistent against a partner's claim: either it sees the bubble and
+       marks p running through gc_bubble_ready, or idle() sees p claimed */
+    __atomic_store_n(&p->bubble, b, __ATOMIC_SEQ_CST);
     if (durable)
         transition(b, 0, -1);
+    gc_bubble_unlock();
 }
 
 void gc_bubble_ready(gc_parker *p) {
-    /* Only a durably blocked parker counts, and only threads holding the
-       GIL wake one; the timer thread may get here for a parker that is not
-       durable (a bubble goroutine waiting on an outside timer). */
+    /* Only a durably blocked parker counts, and only the bubble's own
+       goroutines wake one; the timer thread may get here for a parker that
+       is not durable (a bubble goroutine waiting on an outside timer), and
+       returns at once. */
+    if (!__atomic_load_n(&p->durable, __ATOMIC_RELAXED))
+        return;
+    gc_bubble_lock();
     if (p->durable) {
-        p->durable = 0;
+        __atomic_store_n(&p->durable, 0, __ATOMIC_RELAXED);
         transition(p->bubble, 0, +1);
     }
+    gc_bubble_unlock();
 }
 
 void gc_bubble_unblock(gc_parker *p) {
-    if (p->durable) {            /* not woken through wake(): cannot happen */
-        p->durable = 0;
+    gc_bubble_lock();
+    if (p->durable) {
+        /* woken without gc_bubble_ready: a partner claimed p before
+           gc_bubble_block published p->bubble (free-threaded only) */
+        __atomic_store_n(&p->durable, 0, __ATOMIC_RELAXED);
         transition(p->bubble, 0, +1);
     }
     __atomic_store_n(&p->bubble, NULL, __ATOMIC_RELAXED);
+    gc_bubble_unlock();
 }
 
 /* Ends parker p (not completed by a partner) with reason `fired`. */
@@ -209,7 +256,7 @@ static void timers_remove(gc_bubble *b, gc_timer *t) {
     b->timers[i] = b->timers[--b->ntimers];
     b->timers[i]->bidx = i;
     t->bidx = -1;
-    bubble_timers--;
+    __atomic_sub_fetch(&bubble_timers, 1, __ATOMIC_RELAXED);
 }
 
 static int timers_add(gc_bubble *b, gc_timer *t) {
@@ -223,7 +270,7 @@ static int timers_add(gc_bubble *b, gc_timer *t) {
     }
     t->bidx = b->ntimers;
     b->timers[b->ntimers++] = t;
-    bubble_timers++;
+    __atomic_add_fetch(&bubble_timers, 1, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -246,22 +293,31 @@ static void func_fire(gc_bubble *b, gc_timer *t) {
 
 int gc_bubble_arm(gc_timer *t, double s) {
     gc_bubble *b = t->c->bubble;
+    int r = 0;
+    gc_bubble_lock();
     if (t->kind == GC_TIMER_TICKER) {
         t->period = s;
         t->when = b->now + s;
+        r = timers_add(b, t);
     } else if (s <= 0) {
         if (t->kind == GC_TIMER_FUNC)
             func_fire(b, t);
         else
             gc_timer_fire(t, b->now);
-        return 0;
     } else {
         t->when = b->now + s;
+        r = timers_add(b, t);
     }
-    return timers_add(b, t);
+    gc_bubble_unlock();
+    return r;
 }
 
-void gc_bubble_disarm(gc_timer *t) { timers_remove(t->c->bubble, t); }
+void gc_bubble_disarm(gc_timer *t) {
+    gc_bubble_lock();
+    if (t->bidx >= 0)
+        timers_remove(t->c->bubble, t);
+    gc_bubble_unlock();
+}
 
 /* Would firing t change anything?  A ticker whose tick nobody took yet
    drops the next one. */
@@ -288,7 +344,8 @@ static int next_event(gc_bubble *b, double *when) {
     }
     gc_parked_lock();
     for (gc_parker *p = gc_parked_head(); p; p = p->pnext)
-        if (p->bubble == b && p->durable && p->deadline >= 0 && (!found || p->deadline < *when)) {
+        if (__atomic_load_n(&p->bubble, __ATOMIC_ACQUIRE) == b && p->durable && p->deadline >= 0 &&
+            (!found || p->deadline < *when)) {
             *when = p->deadline;
             found = 1;
         }
@@ -359,8 +416,25 @@ static void deadlock(gc_bubble *b) {
     free(blocked);
 }
 
+/* Is every goroutine counted in b a listed, unclaimed, durably blocked
+   parker?  Not when a partner has claimed one whose wake has not marked it
+   running yet (free-threaded: see gc_bubble_block); that wake, or its own
+   gc_bubble_unblock, will, and the bubble is not idle meanwhile. */
+static int all_asleep(gc_bubble *b) {
+    long n = 0;
+    gc_parked_lock();
+    for (gc_parker *p = gc_parked_head(); p; p = p->pnext)
+        if (__atomic_load_n(&p->bubble, __ATOMIC_ACQUIRE) == b && p->durable &&
+            __atomic_load_n(&p->done, __ATOMIC_SEQ_CST) == GC_FREE)
+            n++;
+    gc_parked_unlock();
+    return n == b->total;
+}
+
 static void idle(gc_bubble *b) {
     while (b->running == 0 && b->total > 0) {
+        if (!all_asleep(b))
+            return;
         if (b->waiter) {
             gc_parker *w = b->waiter;
             b->waiter = NULL;
@@ -370,7 +444,7 @@ static void idle(gc_bubble *b) {
         double next = 0;
         if (!b->main_done && next_event(b, &next)) {
             if (next > b->now)
-                b->now = next;
+                __atomic_store(&b->now, &next, __ATOMIC_RELAXED);   /* gc_clock reads it */
             fire_due(b);
             continue;
         }
@@ -381,26 +455,96 @@ static void idle(gc_bubble *b) {
 
 /* ---- the process-wide detector ------------------------------------------- */
 
-int gc_deadlock_main(gc_parker *p) {
-#ifdef Py_GIL_DISABLED
-    /* walking the interpreter's thread states needs the GIL: not detected */
-    (void)p;
-    return 0;
-#endif
-    if (notifying || bubble_timers > 0)
-        return 0;
-    long asleep = 0, threads = 0;
+/* The parked operations with no timeout that nobody has completed; *seq
+   gets gc_park_seq as of the same walk. */
+static long asleep_forever(unsigned long *seq) {
+    long asleep = 0;
     gc_parked_lock();
     for (gc_parker *q = gc_parked_head(); q; q = q->pnext)
         if (q->deadline < 0 && __atomic_load_n(&q->done, __ATOMIC_ACQUIRE) == GC_FREE)
             asleep++;
+    *seq = gc_park_seq;
     gc_parked_unlock();
+    return asleep;
+}
+
+#ifdef Py_GIL_DISABLED
+/* Calls sys.NAME or _thread.NAME with no arguments; NULL on any error
+   (cleared: the detector then stays quiet), keeping a raised exception. */
+static PyObject *call_quietly(const char *module, const char *name) {
+    PyObject *exc = PyErr_GetRaisedException();
+    PyObject *mod = PyImport_ImportModule(module);
+    PyObject *r = mod ? PyObject_CallMethod(mod, name, NULL) : NULL;
+    Py_XDECREF(mod);
+    PyErr_Clear();
+    PyErr_SetRaisedException(exc);
+    return r;
+}
+#endif
+
+/* The threads with a Python thread state, but gochan.signal's relay thread
+   (idle on its pipe: nothing to relay); -1 if they cannot be counted. */
+static long python_threads(void) {
+    unsigned long relay = __atomic_load_n(&relay_ident, __ATOMIC_RELAXED);
+    long threads = 0;
+#ifdef Py_GIL_DISABLED
+    /* Thread states come and go at any moment here: count them through
+       sys._current_frames(), which takes CPython's own locks. */
+    PyObject *frames = call_quietly("sys", "_current_frames");
+    if (!frames || !PyDict_Check(frames)) {
+        Py_XDECREF(frames);
+        return -1;
+    }
+    threads = (long)PyDict_GET_SIZE(frames);
+    for (Py_ssize_t pos = 0, k = 0; k < threads; k++) {
+        PyObject *key, *value;
+        if (!PyDict_Next(frames, &pos, &key, &value))
+            break;
+        if (relay && PyLong_AsUnsignedLong(key) == relay)
+            threads--;
+    }
+    PyErr_Clear();
+    Py_DECREF(frames);
+#else
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get()); ts;
          ts = PyThreadState_Next(ts))
-        if (ts->thread_id != relay_ident)   /* idle on its pipe: nothing to relay */
+        if (ts->thread_id != relay)
             threads++;
+#endif
+    return threads;
+}
+
+int gc_deadlock_main(gc_parker *p) {
+    if (__atomic_load_n(&notifying, __ATOMIC_RELAXED) || __atomic_load_n(&bubble_timers, __ATOMIC_RELAXED) > 0)
+        return 0;
+    unsigned long seq, seq2;
+    long asleep = asleep_forever(&seq);
+#ifdef Py_GIL_DISABLED
+    /* a cheap bound first: the threads _thread started (threading's too)
+       and the main thread all have thread states, so while fewer are
+       asleep for ever, one is awake -- the usual answer, found without
+       sys._current_frames() */
+    PyObject *count = call_quietly("_thread", "_count");
+    long started = count && PyLong_Check(count) ? PyLong_AsLong(count) : -1;
+    Py_XDECREF(count);
+    PyErr_Clear();
+    if (started >= 0 && __atomic_load_n(&relay_ident, __ATOMIC_RELAXED))
+        started--;          /* gochan.signal's relay thread, a threading.Thread */
+    if (started < 0 || asleep < started + 1)
+        return 0;
+#endif
+    long threads = python_threads();
+    if (threads < 0 || asleep < threads)
+        return 0;
+    /* Every thread counted was asleep: but without the GIL, one may have
+       been woken, and its waker may have ended, between the two counts.
+       The walk again: nobody completed (the count of unclaimed ones would
+       drop) and nobody joined (gc_park_seq) since the first walk, so the
+       same operations were asleep all along, the thread count included. */
+    if (asleep_forever(&seq2) != asleep || seq2 != seq)
+        return 0;
     /* the timer heap's lock last: the usual answer (someone is awake) needs none */
-    if (asleep < threads || gc_timers_armed() || !gc_claim(p))
+    if (gc_timers_armed() || !gc_claim(p))
         return 0;
     PyErr_SetString(gc_Deadlock, "all goroutines are asleep - deadlock!");
     return 1;
@@ -413,15 +557,6 @@ static PyObject *bubble_new(PyTypeObject *type, PyObject *args, PyObject *kwds) 
         PyErr_SetString(PyExc_TypeError, "Bubble() takes no arguments");
         return NULL;
     }
-#ifdef Py_GIL_DISABLED
-    /* The bubble's counters and timer list, and the detector's count of
-       thread states, are serialised by the GIL (see the invariants): until
-       they have a lock of their own, a free-threaded build has no bubbles. */
-    PyErr_SetString(PyExc_RuntimeError,
-                    "gochan.testing bubbles are not supported on free-threaded CPython yet "
-                    "(their bookkeeping relies on the GIL); use a GIL build for these tests");
-    return NULL;
-#endif
     gc_bubble *b = (gc_bubble *)type->tp_alloc(type, 0);
     if (!b)
         return NULL;
@@ -434,14 +569,20 @@ static PyObject *bubble_new(PyTypeObject *type, PyObject *args, PyObject *kwds) 
     return (PyObject *)b;
 }
 
-/* Disarms every timer of b (run() is over); GIL held. */
+/* Disarms every timer of b (run() is over). */
 static void bubble_disarm_all(gc_bubble *b) {
-    while (b->ntimers > 0) {
+    for (;;) {
+        gc_bubble_lock();
+        if (b->ntimers == 0) {
+            gc_bubble_unlock();
+            return;
+        }
         gc_timer *t = b->timers[b->ntimers - 1];
         PyObject *token = t->token;
         t->token = NULL;
         timers_remove(b, t);
-        Py_XDECREF(token);   /* may free t: it left the list first */
+        gc_bubble_unlock();
+        Py_XDECREF(token);   /* may free t (it left the list first), never under the lock */
     }
 }
 
@@ -525,7 +666,9 @@ static PyObject *f_spawn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "bubble_spawn: n is 1 or -1");
         return NULL;
     }
+    gc_bubble_lock();
     transition(b, n, n);
+    gc_bubble_unlock();
     Py_RETURN_NONE;
 }
 
@@ -550,9 +693,12 @@ static PyObject *f_detach(PyObject *mod, PyObject *is_main) {
         return NULL;
     }
     gc_bubble_cur = NULL;
-    if (PyObject_IsTrue(is_main))
+    int main_done = PyObject_IsTrue(is_main);
+    gc_bubble_lock();
+    if (main_done > 0)
         b->main_done = 1;
     transition(b, -1, -1);
+    gc_bubble_unlock();
     Py_DECREF(b);
     Py_RETURN_NONE;
 }
@@ -586,11 +732,18 @@ static int park_alone(int op, double deadline) {
         gc_parker p;
         gc_parker_init(&p);
         p.op = op;
-        if (op == GC_OP_WAIT)
+        if (op == GC_OP_WAIT) {
+            gc_bubble_lock();
             gc_bubble_cur->waiter = &p;
+            gc_bubble_unlock();
+        }
         int r = gc_park(&p, NULL, 0, deadline);
-        if (op == GC_OP_WAIT && gc_bubble_cur->waiter == &p)
-            gc_bubble_cur->waiter = NULL;
+        if (op == GC_OP_WAIT) {
+            gc_bubble_lock();
+            if (gc_bubble_cur->waiter == &p)
+                gc_bubble_cur->waiter = NULL;
+            gc_bubble_unlock();
+        }
         if (r != GC_PARK_RETRY)
             return r;
     }
@@ -619,7 +772,10 @@ static PyObject *f_wait(PyObject *mod, PyObject *unused) {
         PyErr_SetString(PyExc_RuntimeError, "testing.wait() called outside a bubble");
         return NULL;
     }
-    if (b->waiter) {
+    gc_bubble_lock();
+    int busy = b->waiter != NULL;
+    gc_bubble_unlock();
+    if (busy) {
         PyErr_SetString(PyExc_RuntimeError, "testing.wait() called from two goroutines at once");
         return NULL;
     }
@@ -702,8 +858,8 @@ static PyObject *f_set_notifying(PyObject *mod, PyObject *const *args, Py_ssize_
     unsigned long ident = args[1] == Py_None ? 0 : PyLong_AsUnsignedLong(args[1]);
     if (v < 0 || PyErr_Occurred())
         return NULL;
-    notifying = v;
-    relay_ident = ident;
+    __atomic_store_n(&notifying, v, __ATOMIC_RELAXED);
+    __atomic_store_n(&relay_ident, ident, __ATOMIC_RELAXED);
     Py_RETURN_NONE;
 }
 

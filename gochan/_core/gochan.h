@@ -86,7 +86,23 @@
  *     channel lock, as with the GIL, because the timer thread and detached
  *     threads keep running;
  *   - the Python faces (gochan.signal's registry, the after_func
- *     dispatcher, WaitGroup, Group, gochan.context) use threading locks.
+ *     dispatcher, WaitGroup, Group, gochan.context) use threading locks;
+ *   - gochan.testing's bubbles (counters, clock, timer lists, the waiter
+ *     of testing.wait) and their timers' bubble fields (when, period,
+ *     bidx, token): one process-wide bubble lock (gc_bubble_lock), a
+ *     PyMutex that detaches while it waits (a stop-the-world never waits
+ *     for a thread blocked on it) and is recursive in its owner (a state
+ *     change can end parkers, whose wake marks them running again).
+ *     Order: heap_mu, then the bubble lock, then channel locks.  Two races
+ *     the GIL excluded are handled where they happen: a partner can claim
+ *     a bubble goroutine's parker before gc_bubble_block counted it
+ *     blocked (its wake then sees no bubble and does not count it
+ *     running), so idle() acts only once every counted goroutine is a
+ *     listed, unclaimed, durably blocked parker, and gc_bubble_unblock
+ *     repairs the count; the process-wide detector counts thread states
+ *     through sys._current_frames (CPython's own locking) and accepts a
+ *     deadlock only if the list of parked operations did not change
+ *     across that count (gc_park_seq).
  *  The modules declare Py_MOD_GIL_NOT_USED.
  *
  *  Parked threads: every parker inside gc_park() is on a list of parked
@@ -205,7 +221,7 @@ typedef struct gc_parker {
     int nsg;
     int op;               /* GC_OP_*: what it waits for (dump, messages) */
     struct gc_bubble *bubble;  /* a bubble goroutine's parker, while parked; else NULL */
-    int durable;          /* durably blocked in that bubble (see invariants; GIL) */
+    int durable;          /* durably blocked in that bubble (bubble lock; read atomically) */
     double deadline;      /* as given to gc_park (a bubble's clock inside one); < 0: none */
     double since;         /* when it parked (coarse monotonic seconds) */
     unsigned long ident;  /* the parked thread */
@@ -290,11 +306,14 @@ extern long gc_parked_threads;
 /* The list of parked operations: walk it only between gc_parked_lock() and
    gc_parked_unlock() (a spinlock: no Python code, no allocation of Python
    objects, nothing that could park, in between).  With the GIL held, no
-   operation joins it; any may leave it (retire()), except a bubble's
-   durably blocked ones, which wait for a GIL holder to wake them. */
+   operation joins it (without the GIL any may: gc_park_seq tells); any
+   may leave it (retire()), except a bubble's durably blocked ones, which
+   wait for a holder of the bubble lock (the GIL, with one) to wake them. */
 gc_parker *gc_parked_head(void);
 void gc_parked_lock(void);
 void gc_parked_unlock(void);
+/* Bumped (under list_lock) each time an operation joins the list. */
+extern unsigned long gc_park_seq;
 PyObject *gc_spin_state(PyObject *mod, PyObject *unused);   /* test hook */
 void gc_park_after_fork_child(void);   /* purges the waiters of lost threads */
 int gc_park_init(void);
@@ -372,7 +391,7 @@ typedef struct gc_timer {
     PyObject *token;       /* GC_TIMER_FUNC: owned (fn, args, chan) while armed;
                               not visited by the GC: it pins an armed after_func */
     PyObject *fn, *fargs;  /* GC_TIMER_FUNC: what to run (visited by the GC) */
-    Py_ssize_t bidx;       /* a bubble's timer: index in its list, -1 if not armed (GIL) */
+    Py_ssize_t bidx;       /* a bubble's timer: index in its list, -1 if not armed (bubble lock) */
 } gc_timer;
 
 /* The shortest gap between two firings of one ticker by the timer thread,
@@ -396,6 +415,7 @@ int gc_timer_fire(gc_timer *t, double now);   /* fire(): see timer.c */
 int gc_timers_armed(void);                    /* timers in the heap or the after-func queue */
 
 /* ---- bubble.c ------------------------------------------------------------ */
+/* Every field below but events and data: the bubble lock (the GIL with one). */
 typedef struct gc_bubble {
     PyObject_HEAD
     long total;            /* goroutines started in it and not yet exited */
@@ -423,6 +443,15 @@ void gc_bubble_ready(gc_parker *p);     /* wake(): p->bubble != NULL */
 /* The main thread, parked with no timeout, found every thread asleep: claims
    p, sets Deadlock and returns 1; else 0.  GIL held. */
 int gc_deadlock_main(gc_parker *p);
+/* The bubble lock (see "Free-threaded CPython"); no-ops with the GIL,
+   which serialises bubbles there. */
+#ifdef Py_GIL_DISABLED
+void gc_bubble_lock(void);
+void gc_bubble_unlock(void);
+#else
+static inline void gc_bubble_lock(void) {}
+static inline void gc_bubble_unlock(void) {}
+#endif
 int gc_bubble_arm(gc_timer *t, double s);   /* arm() for a bubble's timer */
 void gc_bubble_disarm(gc_timer *t);         /* t->bidx >= 0 */
 /* "recv on <Chan ...>", "select on <Chan ...>, <Chan ...>", "sleep", ... */

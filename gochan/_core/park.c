@@ -71,6 +71,7 @@
 
 long gc_parked_threads;      /* threads inside gc_park (written under
                                 list_lock, read anywhere: atomic) */
+unsigned long gc_park_seq;   /* joins of the list (list_lock) */
 static gc_parker *parked;    /* the list of parked operations (list_lock) */
 static gc_lock list_lock;    /* protects `parked`: joined with the GIL held,
                                 left without it (see retire()) */
@@ -406,6 +407,7 @@ static void list_parked(gc_parker *p, gc_sudog *sg, int n, double deadline, unsi
     if (parked)
         parked->pprev = p;
     parked = p;
+    gc_park_seq++;
     __atomic_add_fetch(&gc_parked_threads, 1, __ATOMIC_RELAXED);
     gc_lock_release(&list_lock);
 }

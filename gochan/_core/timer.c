@@ -312,6 +312,11 @@ static int disarm(gc_timer *t, PyObject **token) {
     int pending = t->heapidx >= 0 || t->forever;
     if (t->heapidx >= 0)
         heap_remove(t);
+    /* a bubble's timer: its bubble fields and token are the bubble lock's
+       (idle() may fire it from another goroutine at the same time) */
+    int bubble = t->c->bubble != NULL;
+    if (bubble)
+        gc_bubble_lock();
     if (t->bidx >= 0) {
         gc_bubble_disarm(t);
         pending = 1;
@@ -326,6 +331,8 @@ static int disarm(gc_timer *t, PyObject **token) {
     gc_lock_release(&c->lock);
     *token = t->token;
     t->token = NULL;
+    if (bubble)
+        gc_bubble_unlock();
     if (*token)
         pending = 1;
     return pending;
@@ -504,8 +511,8 @@ void gc_timer_dealloc(gc_chan *c) {
     heap_lock();
     if (t->heapidx >= 0)
         heap_remove(t);
-    if (t->bidx >= 0)
-        gc_bubble_disarm(t);
+    if (c->bubble)
+        gc_bubble_disarm(t);      /* if armed; takes the bubble lock */
     pthread_mutex_unlock(&heap_mu);
     /* t->token is NULL here: an armed token owns a reference to c */
     c->timer = NULL;
