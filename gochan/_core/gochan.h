@@ -79,6 +79,9 @@
  *   - a parker's claim, pause and wake: atomics, as before;
  *   - the GIL hint that a woken thread waits on (park.c): not used, there
  *     is no GIL to wait for;
+ *   - the spin decision (park.c, "Spinning"): this process's own threads
+ *     compete for CPUs too, so its CPU use other than spinning (spent_ns,
+ *     atomic) counts against the CPU a spinner needs;
  *   - fork: CPython stops the world before fork() (every attached thread
  *     is at a safe point, so outside gochan's critical sections), and
  *     gochan's atfork handlers take heap_mu and fork_rw as with the GIL;

@@ -44,7 +44,7 @@ static PyMethodDef native_functions[] = {
      "Perform exactly one ready case (chosen at random among the ready ones),\n"
      "blocking until one is ready unless `default` is a case; return (index, value)."},
     {"parked_threads", parked_threads, METH_NOARGS, "Test hook: threads parked in gochan now."},
-    {"spin_state", gc_spin_state, METH_NOARGS, "Test hook: (may spin now, CPUs used by other processes)."},
+    {"spin_state", gc_spin_state, METH_NOARGS, "Test hook: (may spin now, CPUs used by other processes, CPUs this process used other than spinning)."},
     {"timer_new", (PyCFunction)(void (*)(void))gc_timer_new, METH_FASTCALL,
      "timer_new(kind, seconds[, fn, args]) -> timer channel"},
     {"timer_stop", gc_timer_stop, METH_O, "timer_stop(ch) -> bool: whether it was pending"},
