@@ -56,15 +56,16 @@
  *
  * Without the GIL (free-threaded builds) this process's own threads want
  * CPUs too: four workers of pure-Python work on two CPUs leave none for a
- * spinner, and a feeder or collector spinning for them took ~14 % of the
- * workers' throughput (parallel_pipeline: 1.06x queue.Queue's time per item
- * with spinning, 0.92x without).  So there the sampler also counts this
- * process's CPU minus what its spinners and yielders used (own_work: the
- * time spin_while spins and the thread CPU time yield_while burns are added
- * up in spent_ns), and a thread spins only while that leaves half a CPU
- * idle (or, when others take every CPU, while its own threads use less
- * than one).  With the GIL, the other threads of this process wait for the
- * GIL, not for a CPU, and the rule stays as above.
+ * spinner, and a feeder or collector spinning for them took ~12 % of the
+ * workers' throughput (parallel_pipeline, gochan / queue.Queue time per
+ * item: 0.95-0.99 before this rule, 0.84-0.87 with it).  So there the
+ * sampler also counts this process's CPU minus what its spinners and
+ * yielders used (own: the time spin_while spins and the thread CPU time
+ * yield_while burns are added up in spent_ns), and a thread spins only
+ * while that leaves half a CPU idle (or, when others take every CPU, while
+ * its own threads use less than one).  With the GIL, the other threads of
+ * this process wait for the GIL, not for a CPU, and the rule stays as
+ * above.
  */
 #include "gochan.h"
 
