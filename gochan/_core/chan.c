@@ -134,7 +134,12 @@ void gc_waitq_unlink(gc_waitq *q, gc_sudog *s) {
     else
         q->last = s->prev;
     s->next = s->prev = NULL;
-    __atomic_store_n(&s->queued, 0, __ATOMIC_RELAXED);
+    /* Release: the owner may read this 0 without the lock (unqueue_all) and
+       then reuse the sudog's memory (its stack), so every store to the
+       sudog above must be visible before it -- found by ThreadSanitizer on
+       an instrumented interpreter, timer.c's fire() unlinking a stale
+       waiter of a select that had completed elsewhere. */
+    __atomic_store_n(&s->queued, 0, __ATOMIC_RELEASE);
 }
 
 gc_sudog *gc_waitq_take(gc_waitq *q) {

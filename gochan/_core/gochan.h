@@ -243,7 +243,12 @@ typedef struct gc_sudog {
     struct gc_chan *c;
     PyObject *elem;                /* send: value offered (borrowed); NULL: a receive */
     int caseidx;                   /* index reported in parker.fired */
-    int queued;                    /* 1 while linked in a queue */
+    int queued;                    /* 1 while linked in a queue; written under
+                                      the channel lock, its 0 stored with
+                                      release after the unlinker's last store
+                                      to the sudog, and read by the owner with
+                                      acquire and without the lock (park.c's
+                                      unqueue_all), which may then reuse it */
 } gc_sudog;
 
 typedef struct { gc_sudog *first, *last; } gc_waitq;

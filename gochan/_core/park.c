@@ -433,11 +433,13 @@ static int futex_sleep(gc_parker *p, double until, int spin) {
 /* Takes the waiters that are still queued off their queues; with or
    without the GIL.  sudog.queued only ever goes from 1 to 0 while the
    operation is parked (under the channel lock), so a 0 read without the
-   lock is final. */
+   lock is final; it is read with acquire, pairing with gc_waitq_unlink's
+   release, so the unlinking thread's stores to the sudog happen before
+   this thread reuses its memory. */
 static void unqueue_all(gc_sudog *sg, int n) {
     for (int i = 0; i < n; i++) {
         gc_chan *c = sg[i].c;
-        if (!__atomic_load_n(&sg[i].queued, __ATOMIC_RELAXED))
+        if (!__atomic_load_n(&sg[i].queued, __ATOMIC_ACQUIRE))
             continue;
         gc_lock_acquire(&c->lock);
         if (sg[i].queued)
