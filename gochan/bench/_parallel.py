@@ -1,9 +1,8 @@
 """``parallel_pipeline``: what free-threaded CPython buys a channel program.
 
 Four workers each do ~50 us of pure-Python work per item (a fixed loop, the
-same in every cell), fed by one thread
-through a channel (capacity 64) and drained through another; the main thread
-collects. Beside it, the same four workers do the same work with no channel
+same in every cell), fed by one thread through a channel (capacity 64) and
+drained through another; the main thread collects. Beside it, the same four workers do the same work with no channel
 at all: the physical limit of this interpreter and machine. Figures, per
 item: ``pipeline`` (us), ``limit`` (us, the no-channel workers) and
 ``efficiency`` (limit / pipeline: 1.0 means the channels cost nothing).
