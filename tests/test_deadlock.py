@@ -152,31 +152,23 @@ def test_not_while_a_signal_is_notified():
         gochan.signal.stop(c)
         Chan().recv()        # nothing notified any more: a deadlock
     """) % ROOT
-    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        assert p.stdout.readline() == "ready\n"
-        time.sleep(0.5)   # the detector would have spoken by now
-        assert p.poll() is None
-        os.kill(p.pid, signal.SIGUSR1)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    # 0.5 s: the detector would have spoken by now, and the child must still run
+    p, out, err = signalled(src, signal.SIGUSR1, 0.5)
     assert out == "SIGUSR1\n"
     assert p.returncode == 2 and err.startswith(MESSAGE), err
 
 
-def interrupted(src):
-    """Run src in a child; once it prints "ready", send it SIGINT; return the
-    process, its stdout and stderr (a child that hangs is killed)."""
+def signalled(src, signum, after):
+    """Run src in a child; once it prints "ready", wait `after` seconds, check
+    that it still runs and send it signum; return the process, its stdout
+    and stderr (a child that hangs is killed)."""
     p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline() == "ready\n"
-        time.sleep(0.3)
-        os.kill(p.pid, signal.SIGINT)
+        time.sleep(after)
+        assert p.poll() is None
+        os.kill(p.pid, signum)
         out, err = p.communicate(timeout=30)
     finally:
         if p.poll() is None:
@@ -199,7 +191,7 @@ def test_ctrl_c_still_wins_over_nothing():
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """) % ROOT
-    p, out, err = interrupted(src)
+    p, out, err = signalled(src, signal.SIGINT, 0.3)
     assert out == "interrupted\n", err
     assert p.returncode == 0
 
@@ -229,6 +221,6 @@ def test_sleep_is_interruptible_and_never_a_deadlock():
         except KeyboardInterrupt:
             print("interrupted", time.monotonic() - t0 < 30, flush=True)
     """) % ROOT
-    p, out, err = interrupted(src)
+    p, out, err = signalled(src, signal.SIGINT, 0.3)
     assert out == "interrupted True\n", err
     assert p.returncode == 0
